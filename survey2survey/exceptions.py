@@ -1,0 +1,128 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+The exceptions raised by survey2survey.
+
+Every error the package raises on purpose derives from `Survey2SurveyError`, so
+``except Survey2SurveyError`` catches all of them; each also derives from the
+closest built-in exception (`ValueError`, `KeyError`, ...) so generic handlers
+keep working.
+"""
+
+__all__ = [
+    "Survey2SurveyError",
+    "InputError",
+    "MissingWCSError",
+    "InvalidWCSError",
+    "InvalidDataError",
+    "BandMismatchError",
+    "ShapeMismatchError",
+    "UnitError",
+    "CorruptFileError",
+    "UnknownSurveyError",
+    "AlignmentError",
+    "NoOverlapError",
+    "InsufficientCoverageError",
+    "UnknownTranslatorError",
+    "TranslatorError",
+    "TrainingDataError",
+    "WeightsFileError",
+    "NotFittedError",
+    "ImageTooSmallError",
+    "MetricError",
+    "ApertureError",
+    "MissingDependencyError",
+]
+
+
+class Survey2SurveyError(Exception):
+    """Base class of every error raised by survey2survey."""
+
+
+class InputError(Survey2SurveyError, ValueError):
+    """The input could not be understood as a cutout, image or dataset."""
+
+
+class MissingWCSError(InputError):
+    """The input has no celestial WCS where one is required."""
+
+
+class InvalidWCSError(InputError):
+    """The input's WCS is present but broken or not celestial."""
+
+
+class InvalidDataError(InputError):
+    """The pixel data are unusable: all NaN, non-finite, empty or of the wrong dimension."""
+
+
+class BandMismatchError(InputError):
+    """The bands of two inputs, or of an input and a model, do not agree."""
+
+
+class ShapeMismatchError(InputError):
+    """The image shapes of inputs that must agree do not."""
+
+
+class UnitError(InputError):
+    """A unit is missing, unknown or not convertible to what is required."""
+
+
+class CorruptFileError(InputError, OSError):
+    """A file could not be read as the format it claims to be."""
+
+
+class UnknownSurveyError(Survey2SurveyError, KeyError):
+    """No survey of that name is registered."""
+
+    def __str__(self):  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class AlignmentError(Survey2SurveyError, ValueError):
+    """A cutout could not be resampled onto the requested grid."""
+
+
+class NoOverlapError(AlignmentError):
+    """The two cutouts do not overlap on the sky."""
+
+
+class InsufficientCoverageError(AlignmentError):
+    """The overlap of two cutouts covers less than the required fraction of pixels."""
+
+
+class UnknownTranslatorError(Survey2SurveyError, KeyError):
+    """No translator of that name is registered."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+class TranslatorError(Survey2SurveyError, ValueError):
+    """A translator was given input it cannot work with."""
+
+
+class TrainingDataError(TranslatorError):
+    """The training data are empty, inconsistent or non-finite."""
+
+
+class WeightsFileError(Survey2SurveyError, OSError):
+    """A saved model is missing, tampered with, foreign or corrupt."""
+
+
+class NotFittedError(Survey2SurveyError, RuntimeError):
+    """A model was used before it was fitted."""
+
+
+class ImageTooSmallError(InputError):
+    """An image is smaller than the network's receptive field or the required minimum."""
+
+
+class MetricError(Survey2SurveyError, ValueError):
+    """A metric was asked of inputs it cannot be computed on."""
+
+
+class ApertureError(MetricError):
+    """An aperture does not fit in the image."""
+
+
+class MissingDependencyError(Survey2SurveyError, ImportError):
+    """An optional dependency needed by this feature is not installed."""

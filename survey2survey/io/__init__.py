@@ -1,0 +1,5 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""Reading, writing and holding multi-band survey cutouts with their WCS, units and masks."""
+
+from .cutout import *
+from .fits import *

@@ -1,0 +1,112 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""WCS helpers shared by the I/O, alignment and simulation code."""
+
+import re
+import warnings
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
+
+from ..exceptions import InvalidWCSError, MissingWCSError
+
+__all__ = []
+
+_LINEAR_KEY = re.compile(r"^(PC\d_\d|CD\d_\d|CDELT\d)$")
+
+# Keywords that describe a celestial WCS; stripped from a header before new ones are written.
+_WCS_KEY_PREFIXES = ("CTYPE", "CRPIX", "CRVAL", "CDELT", "CUNIT", "PC", "CD", "CROTA",
+                     "LONPOLE", "LATPOLE", "RADESYS", "EQUINOX", "WCSAXES", "PV", "PS",
+                     "MJDREF", "DATEREF", "MJD-OBS", "DATE-OBS", "RESTFRQ", "RESTWAV",
+                     "SPECSYS", "WCSNAME", "A_", "B_", "AP_", "BP_")
+
+
+def strip_wcs_keywords(header):
+    """Return a copy of ``header`` without celestial WCS keywords."""
+    header = header.copy()
+    for key in list(header.keys()):
+        if key.startswith(_WCS_KEY_PREFIXES) and key not in ("PCOUNT",):
+            del header[key]
+    return header
+
+
+def celestial_wcs(wcs_or_header, *, what="input"):
+    """
+    Return a 2-D celestial `~astropy.wcs.WCS` from a WCS or header, or raise.
+
+    Raises `MissingWCSError` when there is no WCS at all and `InvalidWCSError`
+    when the WCS is not celestial, is singular or cannot be parsed.
+    """
+    if wcs_or_header is None:
+        msg = f"{what} has no WCS; a celestial (RA/Dec) WCS is required"
+        raise MissingWCSError(msg)
+    if isinstance(wcs_or_header, (fits.Header, dict)):
+        header = wcs_or_header
+        if not any(str(k).startswith("CTYPE") for k in header):
+            msg = f"{what} has no WCS keywords (no CTYPE1/CTYPE2 in its header)"
+            raise MissingWCSError(msg)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FITSFixedWarning)
+                wcs = WCS(header, naxis=2) if isinstance(header, fits.Header) else WCS(header)
+        except Exception as exc:  # astropy raises many types for broken headers
+            msg = f"{what} has a WCS that cannot be parsed: {exc}"
+            raise InvalidWCSError(msg) from exc
+    elif isinstance(wcs_or_header, WCS):
+        wcs = wcs_or_header
+    elif hasattr(wcs_or_header, "low_level_wcs"):  # APE-14 high-level WCS
+        wcs = getattr(wcs_or_header, "low_level_wcs")
+        if not isinstance(wcs, WCS):
+            msg = f"{what} has a WCS of type {type(wcs).__name__}; a FITS WCS is required"
+            raise InvalidWCSError(msg)
+    else:
+        msg = f"{what} has a WCS of unsupported type {type(wcs_or_header).__name__}"
+        raise InvalidWCSError(msg)
+    if not wcs.has_celestial:
+        msg = f"{what} has a WCS with no celestial axes (CTYPE {list(wcs.wcs.ctype)})"
+        raise InvalidWCSError(msg)
+    wcs = wcs.celestial
+    matrix = wcs.pixel_scale_matrix
+    if not np.all(np.isfinite(matrix)) or abs(np.linalg.det(matrix)) == 0:
+        msg = f"{what} has a singular or non-finite WCS pixel matrix {matrix.tolist()}"
+        raise InvalidWCSError(msg)
+    if not np.all(np.isfinite(wcs.wcs.crval)):
+        msg = f"{what} has a non-finite WCS reference value CRVAL {list(wcs.wcs.crval)}"
+        raise InvalidWCSError(msg)
+    return wcs
+
+
+def wcs_to_header(wcs):
+    """
+    Header cards of a celestial WCS written with an explicit CD matrix.
+
+    An explicit CD1_1..CD2_2 header is read identically by astropy, ds9 and
+    GalSim (GalSim's ``GSFitsWCS`` fails on PC headers lacking zero terms).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        header = wcs.to_header(relax=True)
+    matrix = wcs.pixel_scale_matrix
+    for key in list(header.keys()):
+        if _LINEAR_KEY.match(key):
+            del header[key]
+    for i in range(2):
+        for j in range(2):
+            header[f"CD{i + 1}_{j + 1}"] = (float(matrix[i, j]), "WCS linear transformation [deg/pix]")
+    return header
+
+
+def same_wcs(wcs1, wcs2, *, shape=None, tolerance=1e-10):
+    """Whether two celestial WCSs map the corners and centre of ``shape`` to the same pixels."""
+    if wcs1 is wcs2:
+        return True
+    shape = shape or (2, 2)
+    ny, nx = shape
+    x = np.array([0, nx - 1, 0, nx - 1, (nx - 1) / 2])
+    y = np.array([0, 0, ny - 1, ny - 1, (ny - 1) / 2])
+    try:
+        world = wcs1.pixel_to_world_values(x, y)
+        x2, y2 = wcs2.world_to_pixel_values(*world)
+    except Exception:
+        return False
+    return bool(np.allclose(x, x2, atol=tolerance) and np.allclose(y, y2, atol=tolerance))
