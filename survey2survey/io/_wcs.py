@@ -62,11 +62,18 @@ def celestial_wcs(wcs_or_header, *, what="input"):
     else:
         msg = f"{what} has a WCS of unsupported type {type(wcs_or_header).__name__}"
         raise InvalidWCSError(msg)
-    if not wcs.has_celestial:
+    try:
+        has_celestial = wcs.has_celestial
+        if has_celestial:
+            wcs = wcs.celestial
+            matrix = wcs.pixel_scale_matrix
+            wcs.wcs.set()
+    except Exception as exc:  # wcslib raises SingularMatrixError, InvalidTransformError ...
+        msg = f"{what} has a singular or invalid WCS: {exc}"
+        raise InvalidWCSError(msg) from exc
+    if not has_celestial:
         msg = f"{what} has a WCS with no celestial axes (CTYPE {list(wcs.wcs.ctype)})"
         raise InvalidWCSError(msg)
-    wcs = wcs.celestial
-    matrix = wcs.pixel_scale_matrix
     if not np.all(np.isfinite(matrix)) or abs(np.linalg.det(matrix)) == 0:
         msg = f"{what} has a singular or non-finite WCS pixel matrix {matrix.tolist()}"
         raise InvalidWCSError(msg)
@@ -96,8 +103,12 @@ def wcs_to_header(wcs):
     return header
 
 
-def same_wcs(wcs1, wcs2, *, shape=None, tolerance=1e-10):
-    """Whether two celestial WCSs map the corners and centre of ``shape`` to the same pixels."""
+def same_wcs(wcs1, wcs2, *, shape=None, tolerance=1e-8):
+    """
+    Whether two celestial WCSs put the corners and centre of ``shape`` at the same sky positions.
+
+    ``tolerance`` is in pixels of ``wcs1``.
+    """
     if wcs1 is wcs2:
         return True
     shape = shape or (2, 2)
@@ -105,8 +116,11 @@ def same_wcs(wcs1, wcs2, *, shape=None, tolerance=1e-10):
     x = np.array([0, nx - 1, 0, nx - 1, (nx - 1) / 2])
     y = np.array([0, 0, ny - 1, ny - 1, (ny - 1) / 2])
     try:
-        world = wcs1.pixel_to_world_values(x, y)
-        x2, y2 = wcs2.world_to_pixel_values(*world)
+        ra1, dec1 = wcs1.pixel_to_world_values(x, y)
+        ra2, dec2 = wcs2.pixel_to_world_values(x, y)
+        scale = np.sqrt(abs(np.linalg.det(wcs1.pixel_scale_matrix)))
     except Exception:
         return False
-    return bool(np.allclose(x, x2, atol=tolerance) and np.allclose(y, y2, atol=tolerance))
+    dra = (np.asarray(ra1) - np.asarray(ra2) + 180) % 360 - 180
+    separation = np.hypot(dra * np.cos(np.radians(dec1)), np.asarray(dec1) - np.asarray(dec2))
+    return bool(np.all(separation <= tolerance * scale))

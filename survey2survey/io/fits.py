@@ -98,9 +98,17 @@ def _check_finite(data, what):
         raise InvalidDataError(msg)
 
 
+def _native(array):
+    """A copy of ``array`` in native byte order (FITS is big-endian; torch needs native)."""
+    array = np.array(array, copy=True)
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    return array
+
+
 def _make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, band):
     """Build one validated band as a new CCDData (never sharing memory with the input)."""
-    data = np.array(data, copy=True)
+    data = _native(data)
     if data.ndim != 2:
         msg = f"{what} band {band!r} must be a 2-D image, got shape {data.shape}"
         raise InvalidDataError(msg)
@@ -118,9 +126,9 @@ def _make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what,
         mask = nonfinite
     if uncertainty is not None:
         if not isinstance(uncertainty, NDUncertainty):
-            uncertainty = StdDevUncertainty(np.array(uncertainty, copy=True))
+            uncertainty = StdDevUncertainty(_native(uncertainty))
         else:
-            uncertainty = uncertainty.__class__(np.array(uncertainty.array, copy=True),
+            uncertainty = uncertainty.__class__(_native(uncertainty.array),
                                                 unit=uncertainty.unit)
         if uncertainty.array.shape != data.shape:
             msg = (f"{what} band {band!r} uncertainty shape {uncertainty.array.shape} "
@@ -273,12 +281,19 @@ def _open_fits(path, what):
     if path.is_dir():
         msg = f"{str(path)!r} is a directory, not a FITS file"
         raise InputError(msg)
+    hdul = None
     try:
-        hdul = fits.open(path, memmap=False)
-        hdul.verify("exception")
-        for hdu in hdul:
-            hdu.data  # noqa: B018 - force reading so truncated files fail here
-    except (OSError, ValueError, TypeError, fits.VerifyError) as exc:
+        with warnings.catch_warnings():
+            # astropy only *warns* on truncated files (and pads them): make that an error
+            warnings.simplefilter("error", AstropyUserWarning)
+            hdul = fits.open(path, memmap=False)
+            hdul.verify("exception")
+            for hdu in hdul:
+                hdu.data  # noqa: B018 - force reading so truncated files fail here
+    except (OSError, ValueError, TypeError, IndexError, fits.VerifyError,
+            AstropyUserWarning) as exc:
+        if hdul is not None:
+            hdul.close()
         msg = f"{what} could not be read as FITS: {exc}"
         raise CorruptFileError(msg) from exc
     return hdul

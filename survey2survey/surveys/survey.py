@@ -78,7 +78,7 @@ class Survey:
     Examples
     --------
     >>> import astropy.units as u
-    >>> from survey2survey.surveys import Survey
+    >>> from survey2survey.surveys import DES, Survey
     >>> hsc = Survey(name='HSC', pixel_scale=0.168 * u.arcsec / u.pix, bands='gri',
     ...              zero_point={'g': 27.0, 'r': 27.0, 'i': 27.0}, flux_unit='count',
     ...              psf_fwhm={'g': 0.77, 'r': 0.76, 'i': 0.58},
@@ -88,7 +88,7 @@ class Survey:
     >>> hsc.pixel_scale
     <Quantity 0.168 arcsec / pix>
     >>> round(hsc.flux_conversion('r', DES), 4)  # one HSC count in DES counts
-    1000.0
+    15.8489
     """
 
     name: str

@@ -1,0 +1,64 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""Package-level behaviour: public names, error hierarchy, lazy imports."""
+
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+import survey2survey
+from survey2survey import exceptions
+
+
+def test_version_is_a_string():
+    """The version comes from setuptools_scm."""
+    assert isinstance(survey2survey.__version__, str) and survey2survey.__version__
+
+
+def test_every_error_derives_from_the_base():
+    """Every exception in the exceptions module derives from Survey2SurveyError."""
+    for name in exceptions.__all__:
+        cls = getattr(exceptions, name)
+        assert issubclass(cls, survey2survey.Survey2SurveyError), name
+
+
+def test_import_is_light():
+    """Importing the package does not import torch (translators load lazily)."""
+    code = "import sys, survey2survey, survey2survey.io; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_lazy_entry_points():
+    """The top-level entry points users type resolve lazily."""
+    assert inspect.isclass(survey2survey.Translator)
+    assert inspect.isclass(survey2survey.Survey2Survey)
+    assert callable(survey2survey.transform_many)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        survey2survey.nope  # noqa: B018
+
+
+def test_every_module_declares_all():
+    """Every module of the package (not the star-importing packages) declares __all__."""
+    import pkgutil
+
+    missing = []
+    for info in pkgutil.walk_packages(survey2survey.__path__, "survey2survey."):
+        if (info.ispkg or ".tests" in info.name
+                or info.name.endswith(("conftest", "version", "cli", "_demo"))):
+            continue
+        module = __import__(info.name, fromlist=["_"])
+        if not hasattr(module, "__all__"):
+            missing.append(info.name)
+    assert not missing
+
+
+def test_cli_version(capsys):
+    """`survey2survey --version` prints the version."""
+    from survey2survey.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert survey2survey.__version__ in capsys.readouterr().out
