@@ -14,19 +14,18 @@ __all__ = []
 
 _LINEAR_KEY = re.compile(r"^(PC\d_\d|CD\d_\d|CDELT\d)$")
 
-# Keywords that describe a celestial WCS; stripped from a header before new ones are written.
-_WCS_KEY_PREFIXES = ("CTYPE", "CRPIX", "CRVAL", "CDELT", "CUNIT", "PC", "CD", "CROTA",
-                     "LONPOLE", "LATPOLE", "RADESYS", "EQUINOX", "WCSAXES", "PV", "PS",
-                     "MJDREF", "DATEREF", "MJD-OBS", "DATE-OBS", "RESTFRQ", "RESTWAV",
-                     "SPECSYS", "WCSNAME", "A_", "B_", "AP_", "BP_")
+# Cards that describe a celestial WCS, matched exactly (a prefix match on "PS" or "CD" would
+# also remove cards such as PSFFWHM or CDATE); stripped before a new WCS is written.
+_WCS_CARD = re.compile(
+    r"^(WCSAXES|CTYPE\d|CRPIX\d|CRVAL\d|CDELT\d|CUNIT\d|CROTA\d|(PC|CD)\d_\d|(PV|PS)\d_\d+"
+    r"|LONPOLE|LATPOLE|RADESYS|EQUINOX|EPOCH|WCSNAME|(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+))[A-Z]?$")
 
 
 def strip_wcs_keywords(header):
-    """Return a copy of ``header`` without celestial WCS keywords."""
+    """A copy of ``header`` (a `~astropy.io.fits.Header` or dict) without celestial WCS cards."""
     header = header.copy()
-    for key in list(header.keys()):
-        if key.startswith(_WCS_KEY_PREFIXES) and key not in ("PCOUNT",):
-            del header[key]
+    for key in [k for k in header if isinstance(k, str) and _WCS_CARD.match(k.upper())]:
+        del header[key]
     return header
 
 
@@ -55,7 +54,7 @@ def celestial_wcs(wcs_or_header, *, what="input"):
     elif isinstance(wcs_or_header, WCS):
         wcs = wcs_or_header
     elif hasattr(wcs_or_header, "low_level_wcs"):  # APE-14 high-level WCS
-        wcs = getattr(wcs_or_header, "low_level_wcs")
+        wcs = wcs_or_header.low_level_wcs
         if not isinstance(wcs, WCS):
             msg = f"{what} has a WCS of type {type(wcs).__name__}; a FITS WCS is required"
             raise InvalidWCSError(msg)
@@ -99,7 +98,7 @@ def wcs_to_header(wcs):
             del header[key]
     for i in range(2):
         for j in range(2):
-            header[f"CD{i + 1}_{j + 1}"] = (float(matrix[i, j]), "WCS linear transformation [deg/pix]")
+            header[f"CD{i + 1}_{j + 1}"] = (float(matrix[i, j]), "linear transformation [deg/pix]")
     return header
 
 

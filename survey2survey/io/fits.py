@@ -217,7 +217,7 @@ def _from_hdulist(hdul, bands, unit, what):
     found = [_band_from_header(hdu.header) for hdu in images]
     names = _assign_bands(found, bands, what)
     out = {}
-    for name, hdu in zip(names, images):
+    for name, hdu in zip(names, images, strict=True):
         header = hdu.header.copy()
         if hdu is not hdul[0]:
             # inherit primary cards (e.g. a WCS written only in the primary header)

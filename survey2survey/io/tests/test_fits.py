@@ -56,7 +56,7 @@ def test_round_trip_keeps_masks_uncertainty_and_dtype(tmp_path, wcs):
     """Masks, each uncertainty type and float32 data survive a round trip losslessly."""
     rng = np.random.default_rng(1)
     images = {}
-    for band, unc in zip("gr", (StdDevUncertainty, VarianceUncertainty)):
+    for band, unc in zip("gr", (StdDevUncertainty, VarianceUncertainty), strict=True):
         data = rng.normal(size=(16, 20)).astype(np.float32)
         mask = rng.random((16, 20)) > 0.9
         images[band] = CCDData(data, unit="nmgy", wcs=wcs, mask=mask,
