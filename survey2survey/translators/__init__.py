@@ -1,0 +1,17 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+Image-to-image translators: the `Translator` plug-in API, its registry, the
+shared training loop, persistence, and the built-in AECNN and CycleGAN models.
+
+The third built-in, ``unet``, lives in ``survey2survey.translators.unet`` and is
+registered only through the ``survey2survey.translators`` entry point, exactly
+as a third-party plug-in would be.
+"""
+
+from .aecnn import *
+from .base import *
+from .cyclegan import *
+from .history import *
+from .persistence import *
+from .registry import *
+from .training import *

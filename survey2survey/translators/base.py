@@ -1,0 +1,727 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+The `Translator` base class every image-to-image model implements.
+
+A translator maps a batch of normalised multi-band images ``(N, C_in, H, W)``
+(float32, values about [0, 1]) of the source survey to ``(N, C_out, H, W)`` in
+the look of the target survey. It holds one or more `torch.nn.Module`
+networks, knows how to fit them with the shared training loop
+(``survey2survey.translators.training``) and how to save itself to one
+safetensors file.
+
+Writing a translator (built-in or plug-in) takes three methods:
+
+- ``build_modules()`` returns a dict of the networks, one of them under the
+  name given by the class attribute ``inference_module`` (``"network"``);
+- ``configure_optimizers()`` returns a dict of optimizers (the default is Adam
+  on the inference network);
+- ``training_step(source, target, context)`` runs one batch, calls
+  ``context.optimize(loss, name)`` and returns a dict of losses including
+  ``"loss"`` (the default is a supervised step with `Translator.loss`).
+"""
+
+import functools
+import inspect
+import os
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..exceptions import (
+    BandMismatchError,
+    ImageTooSmallError,
+    InvalidDataError,
+    TranslatorError,
+    WeightsFileError,
+)
+from ._padding import crop_padding, pad_to_multiple
+from .training import run_training, select_device
+
+__all__ = ["Translator"]
+
+_PRECISIONS = {"auto", "fp32", "bf16", "fp16"}
+
+
+@functools.cache
+def _cpu_has_fast_bf16():
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), so autocast pays off."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = handle.read()
+    except OSError:  # not Linux: stay with fp32
+        return False
+    return torch.backends.mkldnn.is_available() and (
+        "avx512_bf16" in flags or "amx_bf16" in flags)
+
+
+class Translator:
+    """
+    Base class of the survey-to-survey image translators.
+
+    Create one by name with `Translator.create`, load a saved one with
+    `Translator.load`, or instantiate a subclass directly. Subclasses set their
+    own attributes, then call ``super().__init__(...)``, which builds the
+    networks (``build_modules``) with the translator's seed and moves them to
+    its device.
+
+    Parameters
+    ----------
+    in_channels : int, optional
+        Number of input bands.
+    out_channels : int or None, optional
+        Number of output bands; defaults to ``in_channels``.
+    epochs : int, optional
+        Epochs trained by `fit` unless it is given ``epochs``.
+    batch_size : int, optional
+        Training batch size.
+    seed : int or None, optional
+        Seeds weight initialisation, the validation split, shuffling, dropout
+        and every other random choice of training; runs on the CPU with the
+        same seed are reproducible. None draws a fresh seed.
+    patience : int or None, optional
+        Early stopping: stop when the monitored loss (``val_loss`` with a
+        validation set, else ``loss``) has not improved for this many epochs.
+        None trains all ``epochs``.
+    checkpoint_every : int, optional
+        With ``fit(checkpoint_dir=...)``, write a checkpoint every this many
+        epochs (and at the end).
+    num_workers : int or None, optional
+        DataLoader workers; None uses up to 4 on a GPU and 0 on the CPU.
+    compile : bool, optional
+        Run the networks through `torch.compile`.
+    amp : bool, optional
+        Train with mixed precision (bf16, or fp16 with gradient scaling) on a GPU.
+    inference_batch_size : int, optional
+        Batch size used internally by `predict`.
+    device : str, `torch.device` or None, optional
+        Where the networks live; None uses ``survey2survey.conf.default_device``
+        (``'auto'``: cuda, then mps, then cpu). Not part of `params`.
+
+    Attributes
+    ----------
+    name : str
+        The registry name.
+    params : dict
+        The constructor parameters (without ``device``); ``Translator.create(name,
+        **params)`` rebuilds the same (unfitted) translator.
+    metadata : dict
+        JSON-able metadata stored by `save` and restored by `load`.
+    history : `~survey2survey.translators.TrainingHistory` or None
+        The history of the last `fit`.
+    paired : bool
+        Whether `fit` needs paired source/target images (False: unequal
+        numbers of unpaired images are accepted, as by CycleGAN).
+    min_size : int
+        The smallest image side accepted.
+    size_multiple : int
+        Images are padded internally to a multiple of this.
+    """
+
+    #: registry name, set when the class is registered
+    name = None
+    #: whether fit needs paired images of equal number
+    paired = True
+    #: images are padded to a multiple of this before the networks see them
+    size_multiple = 1
+    #: smallest accepted image side
+    min_size = 4
+    #: key of the network used at inference in ``build_modules()``'s dict
+    inference_module = "network"
+    #: whether ``predict(precision='auto')`` may use bf16/fp16 autocast (set False for
+    #: networks whose outputs drift more than about 1e-2 in reduced precision)
+    inference_autocast = True
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        # record the constructor parameters so that save/load can rebuild the translator
+        params = dict(kwargs)
+        try:
+            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+            bound.apply_defaults()
+            params = {}
+            for key, value in list(bound.arguments.items())[1:]:
+                kind = inspect.signature(cls.__init__).parameters[key].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    params.update(value)
+                elif kind is not inspect.Parameter.VAR_POSITIONAL:
+                    params[key] = value
+        except TypeError:
+            pass  # __init__ raises the informative error
+        params.pop("device", None)
+        self._params = params
+        return self
+
+    def __init__(self, *, in_channels=3, out_channels=None, epochs=10, batch_size=16, seed=0,
+                 patience=None, checkpoint_every=1, num_workers=None, compile=False, amp=True,
+                 inference_batch_size=16, device=None):
+        self.in_channels = self._positive_int(in_channels, "in_channels")
+        self.out_channels = self._positive_int(
+            self.in_channels if out_channels is None else out_channels, "out_channels")
+        self.epochs = self._positive_int(epochs, "epochs")
+        self.batch_size = self._positive_int(batch_size, "batch_size")
+        self.inference_batch_size = self._positive_int(inference_batch_size,
+                                                       "inference_batch_size")
+        if seed is None:
+            seed = int(torch.seed() % (2**31))
+        self.seed = int(seed)
+        self.patience = None if patience is None else self._positive_int(patience, "patience")
+        self.checkpoint_every = self._positive_int(checkpoint_every, "checkpoint_every")
+        self.num_workers = num_workers
+        self.compile = bool(compile)
+        self.amp = bool(amp)
+        self.device = select_device(device)
+        self.metadata = {}
+        self.history = None
+        self.is_fitted = False
+        self._compiled = {}
+        with self.seeded():
+            modules = self.build_modules()
+        if not isinstance(modules, dict) or self.inference_module not in modules:
+            msg = (f"{type(self).__qualname__}.build_modules() must return a dict of modules "
+                   f"with the key {self.inference_module!r}, got {modules!r}")
+            raise TranslatorError(msg)
+        self._networks = {key: module.to(self.device) for key, module in modules.items()}
+
+    @staticmethod
+    def _positive_int(value, name):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            msg = f"{name} must be a positive integer, got {value!r}"
+            raise TranslatorError(msg)
+        return int(value)
+
+    # --- construction, registry and persistence ---------------------------------------------
+
+    @classmethod
+    def create(cls, name, **params):
+        """
+        Create the translator registered under ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A name from `~survey2survey.translators.available_translators`
+            (``"aecnn"``, ``"cyclegan"``, ``"unet"`` and installed plug-ins).
+        **params
+            Keyword arguments of that translator's constructor.
+
+        Returns
+        -------
+        `Translator`
+
+        Raises
+        ------
+        UnknownTranslatorError
+            If no translator of that name is registered; the message lists the
+            available ones.
+
+        Examples
+        --------
+        >>> from survey2survey import Translator
+        >>> model = Translator.create("aecnn", bands=3)
+        >>> model.name, sum(p.numel() for p in model.parameters())
+        ('aecnn', 200899)
+        """
+        from .registry import get_translator
+
+        translator = get_translator(name)(**params)
+        translator.name = name.strip().lower()
+        return translator
+
+    def save(self, path, *, metadata=None, overwrite=False):
+        """
+        Save the translator to ONE safetensors file (weights + JSON configuration).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output file, written atomically.
+        metadata : dict, optional
+            JSON-able data stored with the model (normalisation, bands, survey
+            names...) and restored as ``.metadata`` by `load`.
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Returns
+        -------
+        `pathlib.Path`
+
+        Raises
+        ------
+        TranslatorError
+            If ``metadata`` is not JSON-serialisable.
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False.
+
+        Examples
+        --------
+        >>> import tempfile, os, torch
+        >>> from survey2survey import Translator
+        >>> model = Translator.create("aecnn", bands=1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> _ = model.save(path, metadata={"source": "sdss"})
+        >>> again = Translator.load(path)
+        >>> again.metadata
+        {'source': 'sdss'}
+        >>> x = torch.rand(1, 1, 16, 16)
+        >>> torch.equal(model.predict(x), again.predict(x))
+        True
+        """
+        from .persistence import save_translator
+
+        return save_translator(self, path, metadata=metadata, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """
+        Load a translator written by `save`; never unpickles.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The safetensors file.
+        device : str, `torch.device` or None, optional
+            Where to put the networks; see the class parameters.
+
+        Returns
+        -------
+        `Translator`
+            The translator, with ``.metadata`` restored.
+
+        Raises
+        ------
+        WeightsFileError
+            If the file is missing, not a safetensors file (a pickle, say), not
+            written by survey2survey, tampered with (SHA-256 mismatch), or its
+            tensors do not fit the network.
+        UnknownTranslatorError
+            If the file names a translator that is not installed.
+        """
+        from .persistence import load_translator
+
+        translator = load_translator(path, device=device)
+        if not isinstance(translator, cls):
+            msg = (f"{os.fspath(path)!r} holds a {type(translator).__qualname__}, "
+                   f"not a {cls.__qualname__}")
+            raise WeightsFileError(msg)
+        return translator
+
+    @property
+    def params(self):
+        """The constructor parameters (a copy), without ``device``."""
+        return dict(self._params)
+
+    # --- networks --------------------------------------------------------------------------
+
+    def build_modules(self):
+        """
+        Build the networks; subclasses must implement this.
+
+        Returns
+        -------
+        dict of str to `torch.nn.Module`
+            Must hold the inference network under ``self.inference_module``.
+        """
+        msg = f"{type(self).__qualname__} does not implement build_modules()"
+        raise NotImplementedError(msg)
+
+    @property
+    def networks(self):
+        """The translator's networks by name (a new dict of the live modules)."""
+        return dict(self._networks)
+
+    @property
+    def network(self):
+        """The network used at inference."""
+        return self._networks[self.inference_module]
+
+    def parameters(self):
+        """Iterate over the weights of the inference network (what `predict` uses)."""
+        return self.network.parameters()
+
+    def to(self, device):
+        """Move every network to ``device`` (see the class parameters); returns self."""
+        self.device = select_device(device)
+        for module in self._networks.values():
+            module.to(self.device)
+        self._compiled = {}
+        return self
+
+    @contextmanager
+    def seeded(self, seed=None):
+        """Context in which torch's global CPU RNG is seeded, then restored on exit."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed if seed is None else seed)
+            yield
+
+    def _runnable(self, module):
+        if not self.compile:
+            return module
+        key = id(module)
+        if key not in self._compiled:
+            self._compiled[key] = torch.compile(module)
+        return self._compiled[key]
+
+    def apply_padded(self, module, batch):
+        """
+        Run ``module`` on ``batch`` padded to `size_multiple`, cropped back to its size.
+
+        Parameters
+        ----------
+        module : `torch.nn.Module`
+            A network of this translator.
+        batch : `torch.Tensor`
+            ``(N, C, H, W)`` on the translator's device.
+        """
+        padded, pads = pad_to_multiple(batch, self.size_multiple)
+        return crop_padding(self._runnable(module)(padded), pads)
+
+    def forward(self, batch):
+        """The inference network applied to a ``(N, C, H, W)`` tensor (with gradients)."""
+        return self.apply_padded(self.network, batch)
+
+    # --- training ------------------------------------------------------------------------------
+
+    def loss(self, prediction, target):
+        """The supervised loss of the default training step (mean squared error)."""
+        return F.mse_loss(prediction, target)
+
+    def configure_optimizers(self):
+        """The optimizers by name; the default is Adam (lr 1e-3) on the inference network."""
+        return {"network": torch.optim.Adam(self.network.parameters(), lr=1e-3)}
+
+    def configure_schedulers(self, optimizers, epochs):
+        """Learning-rate schedulers by name, stepped once per epoch; none by default."""
+        return {}
+
+    def training_step(self, source, target, context):
+        """
+        Train on one batch and return its losses.
+
+        Parameters
+        ----------
+        source, target : `torch.Tensor`
+            ``(n, C, H, W)`` batches on the device.
+        context : `~survey2survey.translators.TrainingContext`
+            Gives ``context.autocast()`` and ``context.optimize(loss, name)``.
+
+        Returns
+        -------
+        dict of str to float or `torch.Tensor`
+            The losses, including ``"loss"``.
+        """
+        with context.autocast():
+            loss = self.loss(self.forward(source).float(), target)
+        context.optimize(loss, "network")
+        return {"loss": loss.detach()}
+
+    def validation_step(self, source, target):
+        """The losses of a validation batch (called without gradients, in eval mode)."""
+        return {"loss": self.loss(self.forward(source).float(), target)}
+
+    def check_training_data(self, source, target):
+        """Hook for translator-specific checks of the (validated) training tensors."""
+
+    def extra_state(self):
+        """Translator-specific training state (tensors, numbers) saved in checkpoints."""
+        return {}
+
+    def load_extra_state(self, state):
+        """Restore what `extra_state` returned."""
+
+    def fit(self, source, target=None, *, validation=0.1, epochs=None, resume=False,
+            checkpoint_dir=None, callbacks=(), progress=None):
+        """
+        Train the translator with the shared training loop.
+
+        Parameters
+        ----------
+        source, target : array-like or `torch.Tensor`
+            ``(N, C, H, W)`` float images normalised to about [0, 1]; for a
+            paired translator ``target[i]`` is the target-survey image of
+            ``source[i]``. Unpaired translators (``paired = False``) accept
+            different numbers of source and target images. Not modified.
+        validation : float, int or tuple, optional
+            Fraction (``0 <= f < 1``) or number of the images held out for
+            validation, or an explicit ``(source_val, target_val)`` pair; 0
+            disables validation.
+        epochs : int, optional
+            Epochs to train (in total, when resuming); defaults to ``self.epochs``.
+        resume : bool, optional
+            Continue from the checkpoint in ``checkpoint_dir`` if there is one
+            (a fresh run otherwise), reaching the same weights on the CPU as an
+            uninterrupted run.
+        checkpoint_dir : str or path-like, optional
+            Where ``checkpoint.safetensors`` is written every
+            ``checkpoint_every`` epochs (weights, optimizer, scheduler, RNG and
+            history; no pickle).
+        callbacks : sequence of callable, optional
+            Each is called as ``callback(translator, epoch, logs)`` after every
+            epoch (``logs``: the epoch's losses); returning True stops training.
+        progress : bool, optional
+            Show a tqdm bar; defaults to ``survey2survey.conf.show_progress``.
+
+        Returns
+        -------
+        `~survey2survey.translators.TrainingHistory`
+
+        Raises
+        ------
+        TrainingDataError
+            If the data are empty, non-finite, not 4-D, or (paired) of unequal
+            numbers; or no target is given.
+        BandMismatchError
+            If the channel counts differ from the translator's.
+        ShapeMismatchError
+            If source and target images differ in size.
+        ImageTooSmallError
+            If the images are smaller than `min_size`.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from survey2survey import Translator
+        >>> x = torch.rand(8, 1, 16, 16)
+        >>> model = Translator.create("aecnn", bands=1, epochs=2, batch_size=4)
+        >>> history = model.fit(x, 0.5 * x, validation=0.25, progress=False)
+        >>> sorted(history)
+        ['loss', 'val_loss']
+        >>> len(history["loss"])
+        2
+        """
+        return run_training(self, source, target, validation=validation, epochs=epochs,
+                            resume=resume, checkpoint_dir=checkpoint_dir, callbacks=callbacks,
+                            progress=progress)
+
+    # --- inference -----------------------------------------------------------------------------
+
+    def check_batch(self, batch, *, what="batch", channels=None, error=InvalidDataError):
+        """
+        Validate a ``(N, C, H, W)`` batch and return it as a float32 CPU tensor (no copy if
+        possible; never modified).
+
+        Raises
+        ------
+        InvalidDataError (or ``error``)
+            If the batch is not 4-D, empty or not finite.
+        BandMismatchError
+            If it has not ``channels`` (default ``in_channels``) channels.
+        ImageTooSmallError
+            If a side is smaller than `min_size`.
+        """
+        channels = self.in_channels if channels is None else channels
+        if isinstance(batch, torch.Tensor):
+            tensor = batch.detach()
+        else:
+            try:
+                tensor = torch.as_tensor(np.asarray(batch))
+            except (TypeError, ValueError, RuntimeError) as exc:
+                msg = f"{what} cannot be converted to a tensor ({exc})"
+                raise error(msg) from None
+        if tensor.ndim != 4:
+            msg = f"{what} must be a 4-D (N, C, H, W) array, got shape {tuple(tensor.shape)}"
+            raise error(msg)
+        if tensor.numel() == 0:
+            msg = f"{what} is empty (shape {tuple(tensor.shape)})"
+            raise error(msg)
+        if tensor.shape[1] != channels:
+            msg = (f"{what} has {tensor.shape[1]} channels (bands) but the {self.name} "
+                   f"translator expects {channels}")
+            raise BandMismatchError(msg)
+        if min(tensor.shape[-2:]) < self.min_size:
+            msg = (f"{what} images are {tensor.shape[-2]}x{tensor.shape[-1]} pixels, smaller "
+                   f"than the {self.min_size} pixels the {self.name} translator needs")
+            raise ImageTooSmallError(msg)
+        if tensor.is_complex():
+            msg = f"{what} must be real-valued, got dtype {tensor.dtype}"
+            raise error(msg)
+        tensor = tensor.to(device="cpu", dtype=torch.float32)
+        if not torch.isfinite(tensor).all():
+            msg = f"{what} contains NaN or infinite values; fill or mask them first"
+            raise error(msg)
+        return tensor
+
+    def _autocast_dtype(self, precision):
+        if precision not in _PRECISIONS:
+            msg = f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}"
+            raise TranslatorError(msg)
+        if precision == "fp32":
+            return None
+        if precision == "bf16":
+            return torch.bfloat16
+        if precision == "fp16":
+            return torch.float16
+        if not self.inference_autocast:
+            return None
+        if self.device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if self.device.type == "cpu" and _cpu_has_fast_bf16():
+            return torch.bfloat16
+        return None
+
+    def _run_inference(self, batch, *, precision, batch_size, sampling=False):
+        dtype = self._autocast_dtype(precision)
+        channels_last = precision != "fp32"
+        network = self.network
+        for module in self._networks.values():
+            module.eval()
+        if sampling:
+            for module in network.modules():
+                if isinstance(module, nn.modules.dropout._DropoutNd):
+                    module.train()
+        network.to(memory_format=torch.channels_last if channels_last
+                   else torch.contiguous_format)
+        batch_size = self.inference_batch_size if batch_size is None else batch_size
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, batch.shape[0], batch_size):
+                chunk = batch[start:start + batch_size].to(self.device)
+                if channels_last:
+                    chunk = chunk.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(self.device.type, dtype=dtype or torch.bfloat16,
+                                    enabled=dtype is not None):
+                    result = self.forward(chunk)
+                outputs.append(result.to(device="cpu", dtype=torch.float32).contiguous())
+        network.eval()
+        return torch.cat(outputs)
+
+    def predict(self, batch, *, precision="auto", batch_size=None):
+        """
+        Translate a batch of images (no gradients, eval mode).
+
+        Parameters
+        ----------
+        batch : array-like or `torch.Tensor`
+            ``(N, in_channels, H, W)`` images normalised to about [0, 1], any
+            H, W >= `min_size`. Not modified.
+        precision : {'auto', 'fp32', 'bf16', 'fp16'}, optional
+            'auto' uses the fast path: channels-last memory and bf16 autocast
+            on GPUs and on CPUs with native bf16 (AVX512-BF16/AMX), fp16 on
+            GPUs without bf16; outputs then agree with fp32 to about 1e-2.
+            Translators whose class sets ``inference_autocast = False``
+            (CycleGAN) stay in fp32 with 'auto'.
+            'fp32' computes in plain fp32, NCHW.
+        batch_size : int, optional
+            Internal batch size; defaults to ``inference_batch_size``.
+
+        Returns
+        -------
+        `torch.Tensor`
+            ``(N, out_channels, H, W)`` float32, on the CPU.
+
+        Raises
+        ------
+        InvalidDataError
+            If the batch is not 4-D, empty or not finite.
+        BandMismatchError
+            If the channel count is not ``in_channels``.
+        ImageTooSmallError
+            If a side is smaller than `min_size`.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from survey2survey import Translator
+        >>> model = Translator.create("aecnn", bands=3)
+        >>> model.predict(torch.rand(2, 3, 33, 37)).shape
+        torch.Size([2, 3, 33, 37])
+        """
+        tensor = self.check_batch(batch)
+        return self._run_inference(tensor, precision=precision, batch_size=batch_size)
+
+    def predict_samples(self, batch, n_samples, *, precision="fp32", batch_size=None,
+                        seed=None):
+        """
+        Monte-Carlo dropout samples of the translation of ``batch``.
+
+        Dropout stays active (everything else in eval mode), so each sample is
+        a draw from the model's approximate predictive distribution; their
+        spread estimates the model uncertainty.
+
+        Parameters
+        ----------
+        batch : array-like or `torch.Tensor`
+            As for `predict`.
+        n_samples : int
+            Number of samples.
+        precision : {'fp32', 'auto', 'bf16', 'fp16'}, optional
+            As for `predict`.
+        batch_size : int, optional
+            Internal batch size.
+        seed : int, optional
+            Seed of the dropout masks; None continues torch's global RNG.
+
+        Returns
+        -------
+        `torch.Tensor`
+            ``(n_samples, N, out_channels, H, W)`` float32, on the CPU.
+
+        Raises
+        ------
+        TranslatorError
+            If the inference network has no dropout (for AECNN pass ``dropout>0``).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from survey2survey import Translator
+        >>> model = Translator.create("aecnn", bands=1, dropout=0.2)
+        >>> model.predict_samples(torch.rand(2, 1, 16, 16), 4, seed=1).shape
+        torch.Size([4, 2, 1, 16, 16])
+        """
+        n_samples = self._positive_int(n_samples, "n_samples")
+        has_dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0
+                          for m in self.network.modules())
+        if not has_dropout:
+            msg = (f"the {self.name} translator's network has no dropout, so it cannot draw "
+                   "Monte-Carlo samples; create it with a dropout rate > 0")
+            raise TranslatorError(msg)
+        tensor = self.check_batch(batch)
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            samples = [self._run_inference(tensor, precision=precision, batch_size=batch_size,
+                                           sampling=True) for _ in range(n_samples)]
+        return torch.stack(samples)
+
+    # --- state -----------------------------------------------------------------------------------
+
+    def state_tensors(self):
+        """All networks' weights and buffers as one flat dict ``'<module>.<name>' -> tensor``."""
+        return {f"{key}.{name}": value for key, module in self._networks.items()
+                for name, value in module.state_dict().items()}
+
+    def load_state_tensors(self, tensors, *, what="state"):
+        """
+        Load weights written by `state_tensors`.
+
+        Raises
+        ------
+        WeightsFileError
+            If tensors are missing, unexpected or of the wrong shape.
+        """
+        per_module = {key: {} for key in self._networks}
+        unexpected = []
+        for name, value in tensors.items():
+            key, _, rest = name.partition(".")
+            if key in per_module and rest:
+                per_module[key][rest] = value
+            else:
+                unexpected.append(name)
+        if unexpected:
+            msg = (f"{what} holds tensors this {self.name} translator does not have: "
+                   f"{unexpected[:5]}")
+            raise WeightsFileError(msg)
+        for key, module in self._networks.items():
+            try:
+                module.load_state_dict(per_module[key], strict=True)
+            except RuntimeError as exc:
+                msg = f"{what} does not fit the {self.name} translator's {key!r} network: {exc}"
+                raise WeightsFileError(msg) from None
+        self._compiled = {}
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"<{type(self).__qualname__} {self.name!r}({params}) on {self.device}>"
