@@ -34,6 +34,8 @@ intersphinx_mapping.update({  # noqa: F405
     "galsim": ("https://galsim-developers.github.io/GalSim/_build/html/", None),
 })
 
+github_issues_url = "https://github.com/survey2survey/survey2survey/issues/"
+
 html_title = f"{project} v{release}"
 html_theme_options = {
     "github_url": "https://github.com/survey2survey/survey2survey",
