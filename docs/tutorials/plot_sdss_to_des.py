@@ -1,0 +1,112 @@
+"""
+From SDSS to DES, end to end
+============================
+
+Fit a `~survey2survey.Survey2Survey` estimator on simulated SDSS/DES pairs,
+translate held-out SDSS cutouts into DES counts with their WCS intact, and
+check the result against the DES images and the noise-free truth: structural
+similarity (MSSIM) and aperture fluxes. Everything runs in well under a minute
+on two CPU cores (small cutouts and ten epochs: the result is a sketch of what
+a longer fit gives; in particular the bright cores, and so the aperture fluxes,
+are still well below DES after so short a fit).
+"""
+
+# %%
+# Simulate pairs
+# --------------
+# 40 pairs of the same galaxies seen by SDSS (64x64 pixels at 0.396"/pix, in
+# nanomaggies) and DES (on its own 0.263"/pix grid, in counts at zero point 30).
+# 32 train the model, 8 are held out.
+import matplotlib.pyplot as plt
+import numpy as np
+
+from survey2survey import Survey2Survey
+from survey2survey.alignment import align
+from survey2survey.datasets import make_survey_pairs
+from survey2survey.estimator import lupton_composite, to_nanomaggies
+from survey2survey.metrics import aperture_flux, mssim
+
+pairs = make_survey_pairs(40, source_size=64, seed=7, progress=False)
+train, test = pairs[:32], pairs[32:]
+print(train[0].source, train[0].target, sep="\n")
+
+# %%
+# Fit
+# ---
+# ``fit`` aligns every DES cutout onto its SDSS grid (flux-conserving
+# reprojection), fits the asinh normalisation of each survey and trains the
+# paper's AECNN. Translator parameters (``epochs``, ``batch_size``, Adam instead
+# of the paper's Adadelta for a fast fit...) pass straight through the constructor.
+s2s = Survey2Survey("aecnn", source="sdss", target="des", bands="gri", epochs=10,
+                    batch_size=8, seed=0, optimizer="adam", learning_rate=1e-3)
+s2s.fit(train, validation=0.125, progress=False)
+history = s2s.history_[0]
+print(s2s)
+print("rejected pairs:", s2s.n_rejected_)
+
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(history["loss"], label="training")
+ax.plot(history["val_loss"], label="validation")
+ax.set_xlabel("epoch")
+ax.set_ylabel("MSE (normalised)")
+ax.legend()
+
+# %%
+# Transform
+# ---------
+# The output is a `~survey2survey.io.Cutout` in DES counts (``BUNIT``,
+# ``MAGZERO = 30``) on exactly the input's pixel grid and WCS, with provenance
+# cards in its header.
+out = s2s.transform(test[0].source)
+print(out)
+print(repr(out["r"].meta[-12:]))
+pixel = (10.0, 50.0)
+print(test[0].source["r"].wcs.pixel_to_world(*pixel))
+print(out["r"].wcs.pixel_to_world(*pixel))
+
+# %%
+# Compare with DES and with the truth
+# -----------------------------------
+# The DES image is aligned onto the SDSS grid for the pixel-by-pixel
+# comparison. MSSIM is computed on the band-averaged layer in the DES stretch;
+# fluxes in a circular aperture of 25 pixels (about 10") are compared with the
+# noise-free DES truth.
+outputs = s2s.transform([p.source for p in test], progress=False)
+rows = []
+for pair, recon in zip(test, outputs, strict=False):
+    des = np.nan_to_num(align(pair.target, pair.source).data)
+    truth = align(pair.target_truth, pair.source).data.sum(axis=0)
+    sdss_ct = 1000.0 * pair.source.data  # nanomaggies -> DES counts (ZP 22.5 -> 30)
+    layer = [s2s.target_normalizer_.transform(x).mean(axis=0) for x in (sdss_ct, des, recon.data)]
+    flux_truth = aperture_flux(truth, r_max=25)
+    rows.append((mssim(layer[0], layer[1], data_range=1.0),
+                 mssim(layer[2], layer[1], data_range=1.0),
+                 aperture_flux(sdss_ct.sum(axis=0), r_max=25) / flux_truth - 1,
+                 aperture_flux(recon.data.sum(axis=0), r_max=25) / flux_truth - 1))
+rows = np.array(rows)
+print(f"MSSIM vs DES: SDSS {rows[:, 0].mean():.3f} -> reconstruction {rows[:, 1].mean():.3f}")
+print(f"aperture flux error vs truth: SDSS {np.abs(rows[:, 2]).mean():.3f} -> "
+      f"reconstruction {np.abs(rows[:, 3]).mean():.3f}")
+
+# %%
+# Look at it
+# ----------
+# SDSS | DES | reconstruction | residual (reconstruction - DES, band-averaged,
+# in counts) for four held-out galaxies.
+fig, axes = plt.subplots(4, 4, figsize=(9, 9))
+for row, (pair, recon) in zip(axes, zip(test, outputs, strict=False), strict=False):
+    des = align(pair.target, pair.source)
+    residual = (recon.data - np.nan_to_num(des.data)).mean(axis=0)
+    limit = np.percentile(np.abs(residual), 99)
+    images = [lupton_composite(to_nanomaggies(pair.source.data, s2s.source, "gri")),
+              lupton_composite(to_nanomaggies(np.nan_to_num(des.data), s2s.target, "gri")),
+              lupton_composite(to_nanomaggies(recon.data, s2s.target, "gri"))]
+    for ax, image, title in zip(row, images, ["SDSS", "DES", "reconstruction"], strict=False):
+        ax.imshow(image, origin="lower")
+        ax.set_title(title, fontsize=9)
+    row[3].imshow(residual, origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit)
+    row[3].set_title("residual [ct]", fontsize=9)
+    for ax in row:
+        ax.set_axis_off()
+fig.tight_layout()
+plt.show()

@@ -1,0 +1,100 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+Provenance header cards written on every translated image.
+
+A translated cutout must say what made it: ``S2SVER`` (library version),
+``S2STRANS`` (translator name), ``S2SHASH`` (SHA-256 of the translator's
+parameters and weights, shortened), ``S2SSRC`` / ``S2STGT`` (source and target
+surveys), ``S2SMODE`` and ``HISTORY`` lines in plain words.
+"""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from astropy.io import fits
+
+__all__ = ["params_hash", "provenance_header", "PROVENANCE_KEYWORDS"]
+
+PROVENANCE_KEYWORDS = ("S2SVER", "S2STRANS", "S2SHASH", "S2SSRC", "S2STGT", "S2SMODE")
+"""The header keywords written by `provenance_header`."""
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def params_hash(params, *, length=16):
+    """
+    A short, stable SHA-256 hex digest of a JSON-able parameter dict.
+
+    Parameters
+    ----------
+    params : dict
+        Parameters (non-JSON values are hashed through their ``repr``).
+    length : int, optional
+        Number of hex digits kept.
+
+    Examples
+    --------
+    >>> from survey2survey.estimator import params_hash
+    >>> params_hash({'epochs': 3, 'lr': 1.0}) == params_hash({'lr': 1.0, 'epochs': 3})
+    True
+    >>> len(params_hash({}))
+    16
+    """
+    text = json.dumps(_jsonable(params), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def provenance_header(*, translator, params, source, target, mode="flux", history=()):
+    """
+    The provenance cards of a translated image, as a new `~astropy.io.fits.Header`.
+
+    Parameters
+    ----------
+    translator : str
+        Translator name (``S2STRANS``).
+    params : dict
+        What identifies the model: translator parameters, normalisation, weights
+        hash... (hashed into ``S2SHASH``).
+    source, target : str
+        Survey names (``S2SSRC``, ``S2STGT``).
+    mode : str, optional
+        Estimator mode (``S2SMODE``).
+    history : sequence of str, optional
+        Extra ``HISTORY`` lines, after the standard one.
+
+    Returns
+    -------
+    header : `~astropy.io.fits.Header`
+
+    Examples
+    --------
+    >>> from survey2survey.estimator import provenance_header
+    >>> header = provenance_header(translator='aecnn', params={'epochs': 3},
+    ...                            source='SDSS', target='DES')
+    >>> header['S2STRANS'], header['S2SSRC'], header['S2STGT']
+    ('aecnn', 'SDSS', 'DES')
+    """
+    from .. import __version__
+
+    header = fits.Header()
+    header["S2SVER"] = (str(__version__), "survey2survey version")
+    header["S2STRANS"] = (str(translator), "survey2survey translator")
+    header["S2SHASH"] = (params_hash(params), "SHA-256 (16 hex) of model parameters")
+    header["S2SSRC"] = (str(source), "survey the input was taken by")
+    header["S2STGT"] = (str(target), "survey whose look the output imitates")
+    header["S2SMODE"] = (str(mode), "survey2survey estimator mode")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    header.add_history(f"survey2survey {__version__} {stamp}: translated {source} -> {target} "
+                       f"with translator {translator} ({mode} mode)")
+    for line in history:
+        header.add_history(str(line))
+    return header

@@ -1,0 +1,62 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""Fixtures for the estimator tests: tiny simulated pairs and one small fitted estimator."""
+
+import numpy as np
+import pytest
+from astropy.nddata import CCDData
+from astropy.wcs import WCS
+
+N_TRAIN = 12
+N_TEST = 6
+SIZE = 40
+BIG = 96
+
+# Small settings that learn the SDSS -> DES look (mostly: denoising) in seconds on 2 cores.
+FAST = dict(epochs=4, batch_size=8, seed=0)
+
+
+def make_wcs(shape=(40, 40), scale_arcsec=0.396, ra=150.1, dec=2.2):
+    """A north-up TAN WCS centred on (ra, dec) with an explicit CD matrix."""
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [ra, dec]
+    wcs.wcs.crpix = [(shape[1] + 1) / 2, (shape[0] + 1) / 2]
+    scale = scale_arcsec / 3600
+    wcs.wcs.cd = [[-scale, 0], [0, scale]]
+    wcs.pixel_shape = shape[::-1]
+    return wcs
+
+
+@pytest.fixture(scope="session")
+def pairs():
+    """Simulated SDSS/DES pairs: 40x40 SDSS cutouts, DES on its native grid."""
+    from survey2survey.datasets import make_survey_pairs
+
+    return make_survey_pairs(N_TRAIN + N_TEST, source_size=SIZE, seed=3, processes=1,
+                             progress=False)
+
+
+@pytest.fixture(scope="session")
+def big_pairs():
+    """Simulated SDSS/DES pairs with 96x96 SDSS cutouts (sky around the galaxies)."""
+    from survey2survey.datasets import make_survey_pairs
+
+    return make_survey_pairs(N_TRAIN + N_TEST, source_size=BIG, seed=3, processes=1,
+                             progress=False)
+
+
+@pytest.fixture(scope="session")
+def fitted(big_pairs):
+    """A small AECNN estimator (paper optimiser, 4 epochs) fitted on the 96x96 training pairs."""
+    from survey2survey import Survey2Survey
+
+    s2s = Survey2Survey("aecnn", **FAST)
+    return s2s.fit(big_pairs[:N_TRAIN], validation=0, progress=False)
+
+
+@pytest.fixture
+def ccd_r():
+    """A single-band r CCDData in nanomaggies with a WCS."""
+    rng = np.random.default_rng(1)
+    return CCDData(rng.normal(0, 0.03, (40, 40)) + 0.5, unit="nmgy", wcs=make_wcs(),
+                   meta={"FILTER": "r"})
