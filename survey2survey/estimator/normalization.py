@@ -41,10 +41,16 @@ class AsinhNormalizer:
     beta_factor : float, optional
         Multiplier of the robust noise estimate giving ``beta``.
     percentiles : tuple of float, optional
-        Percentiles of the stretched training pixels mapped to 0 and 1 (before the margin).
+        Percentiles of the stretched training pixels mapped to 0 and 1 (before the
+        margin). Default ``(0.5, 100)``: the brightest training pixel sets the top,
+        since galaxy cores are far rarer than any high percentile and clipping them
+        loses most of a galaxy's flux after the inverse stretch.
     margin : float, optional
-        Fraction of ``hi - lo`` added on both sides, so that the training data
-        stay inside the range of a sigmoid output.
+        Fraction of ``hi - lo`` added on both sides (default 0.25), so that
+        training targets stay in the responsive part of a sigmoid output and
+        brighter-than-training cores still fit. Measured on simulated SDSS -> DES
+        (48 training pairs, 15 epochs): the median aperture-flux bias of held-out
+        reconstructions went from -25% (99.95th percentile, margin 0.05) to -3%.
 
     Examples
     --------
@@ -61,7 +67,7 @@ class AsinhNormalizer:
     """
 
     def __init__(self, bands, *, beta=None, lo=None, hi=None, beta_factor=1.0,
-                 percentiles=(0.5, 99.95), margin=0.05):
+                 percentiles=(0.5, 100.0), margin=0.25):
         self.bands = tuple(str(b) for b in bands)
         if not self.bands:
             msg = "AsinhNormalizer needs at least one band"

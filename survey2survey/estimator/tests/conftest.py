@@ -4,27 +4,22 @@
 import numpy as np
 import pytest
 from astropy.nddata import CCDData
-from astropy.wcs import WCS
+
+from survey2survey.tests.helpers import make_wcs as _make_wcs
 
 N_TRAIN = 12
 N_TEST = 6
 SIZE = 40
 BIG = 96
+N_LEARN = 48
 
 # Small settings that learn the SDSS -> DES look (mostly: denoising) in seconds on 2 cores.
 FAST = dict(epochs=4, batch_size=8, seed=0)
 
 
-def make_wcs(shape=(40, 40), scale_arcsec=0.396, ra=150.1, dec=2.2):
-    """A north-up TAN WCS centred on (ra, dec) with an explicit CD matrix."""
-    wcs = WCS(naxis=2)
-    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    wcs.wcs.crval = [ra, dec]
-    wcs.wcs.crpix = [(shape[1] + 1) / 2, (shape[0] + 1) / 2]
-    scale = scale_arcsec / 3600
-    wcs.wcs.cd = [[-scale, 0], [0, scale]]
-    wcs.pixel_shape = shape[::-1]
-    return wcs
+def make_wcs(shape=(40, 40), *args, **kwargs):
+    """A north-up TAN WCS at the SDSS pixel scale (40x40 by default)."""
+    return _make_wcs(shape, *args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +38,18 @@ def big_pairs():
 
     return make_survey_pairs(N_TRAIN + N_TEST, source_size=BIG, seed=3, processes=1,
                              progress=False)
+
+
+@pytest.fixture(scope="session")
+def learned(pairs):
+    """An AECNN estimator trained long enough to learn fluxes (48 pairs of 40x40, 15 epochs)."""
+    from survey2survey import Survey2Survey
+    from survey2survey.datasets import make_survey_pairs
+
+    more = make_survey_pairs(N_LEARN, source_size=SIZE, seed=4, processes=1, progress=False)
+    s2s = Survey2Survey("aecnn", epochs=15, batch_size=8, seed=0, optimizer="adam",
+                        learning_rate=1e-3)
+    return s2s.fit(more, validation=0, progress=False)
 
 
 @pytest.fixture(scope="session")
