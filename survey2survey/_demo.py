@@ -3,7 +3,7 @@
 ``survey2survey demo``: the whole job on the embedded simulated data, in about a minute.
 
 Simulates SDSS/DES pairs, aligns them, writes them as FITS with a quick-look
-PNG, fits a small AECNN `~survey2survey.Survey2Survey`, translates held-out
+PNG, fits a small AECNN `~survey2survey.estimator.Survey2Survey`, translates held-out
 SDSS cutouts to FITS, prints a before/after table (MSSIM vs DES, flux error vs
 the noise-free truth) and writes a figure SDSS | DES | reconstruction | residual.
 """

@@ -3,7 +3,7 @@ Writing and registering a plug-in translator
 ============================================
 
 survey2survey's translators are plug-ins: the built-in AECNN and CycleGAN use
-the same `~survey2survey.Translator` API that your own model can. This
+the same `~survey2survey.translators.Translator` API that your own model can. This
 tutorial writes a small, physically motivated translator — a learnable
 per-band gain plus a learnable smoothing kernel, roughly what separates two
 surveys of different depth and seeing — registers it by name, fits it on a

@@ -2,7 +2,7 @@
 From SDSS to DES, end to end
 ============================
 
-Fit a `~survey2survey.Survey2Survey` estimator on simulated SDSS/DES pairs,
+Fit a `~survey2survey.estimator.Survey2Survey` estimator on simulated SDSS/DES pairs,
 translate held-out SDSS cutouts into DES counts with their WCS intact, and
 check the result against the DES images and the noise-free truth: structural
 similarity (MSSIM) and aperture fluxes. Everything runs in about a minute on

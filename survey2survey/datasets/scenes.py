@@ -255,7 +255,7 @@ def draw_scene(rng, bands, *, split="train", field=60.0):
     Raises
     ------
     survey2survey.exceptions.InputError
-        If ``split`` is not one of `SPLITS` or ``field`` is not positive.
+        If ``split`` is not one of ``SPLITS`` or ``field`` is not positive.
 
     Notes
     -----

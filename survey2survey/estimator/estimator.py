@@ -362,7 +362,7 @@ class Survey2Survey:
         epochs : int, optional
             Override the translator's number of epochs.
         progress : bool, optional
-            Show progress bars (default `survey2survey.conf.show_progress`).
+            Show progress bars (default ``survey2survey.conf.show_progress``).
         callbacks : sequence, optional
             Passed to the translator's ``fit``.
         checkpoint_dir : str or path, optional

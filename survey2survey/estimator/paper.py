@@ -72,7 +72,7 @@ def lupton_composite(data, *, stretch=PAPER_STRETCH, Q=PAPER_Q):
         Three bands, bluest first (``g, r, i``): they become blue, green, red.
         Non-finite pixels count as 0.
     stretch : float
-        Linear stretch in the data's unit (`PAPER_STRETCH` for nanomaggies,
+        Linear stretch in the data's unit (``PAPER_STRETCH`` for nanomaggies,
         see `to_nanomaggies`).
     Q : float, optional
         Asinh softening.

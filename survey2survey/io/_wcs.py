@@ -33,8 +33,9 @@ def celestial_wcs(wcs_or_header, *, what="input"):
     """
     Return a 2-D celestial `~astropy.wcs.WCS` from a WCS or header, or raise.
 
-    Raises `MissingWCSError` when there is no WCS at all and `InvalidWCSError`
-    when the WCS is not celestial, is singular or cannot be parsed.
+    Raises `~survey2survey.exceptions.MissingWCSError` when there is no WCS at
+    all and `~survey2survey.exceptions.InvalidWCSError` when the WCS is not
+    celestial, is singular or cannot be parsed.
     """
     if wcs_or_header is None:
         msg = f"{what} has no WCS; a celestial (RA/Dec) WCS is required"

@@ -331,9 +331,13 @@ def read_cutout(source, bands=None, *, unit=None, what=None):
     Raises
     ------
     survey2survey.exceptions.InputError
-        Subclasses name the problem: `MissingWCSError`, `InvalidWCSError`,
-        `InvalidDataError` (all-NaN, empty, not 2-D), `BandMismatchError`,
-        `UnitError`, `CorruptFileError`.
+        Subclasses name the problem:
+        `~survey2survey.exceptions.MissingWCSError`,
+        `~survey2survey.exceptions.InvalidWCSError`,
+        `~survey2survey.exceptions.InvalidDataError` (all-NaN, empty, not 2-D),
+        `~survey2survey.exceptions.BandMismatchError`,
+        `~survey2survey.exceptions.UnitError`,
+        `~survey2survey.exceptions.CorruptFileError`.
 
     Examples
     --------

@@ -38,11 +38,11 @@ class EvaluationReport:
     ----------
     images : `~astropy.table.Table`
         One row per dataset, image and set: ``dataset``, ``name``, ``set`` and the
-        `IMAGE_METRICS` (NaN where a score does not apply, e.g. truth-based scores
+        ``IMAGE_METRICS`` (NaN where a score does not apply, e.g. truth-based scores
         of a set without truth).
     pairs : `~astropy.table.Table`
         One row per dataset, image and pair: ``dataset``, ``name``, ``pair``
-        (``'a/b'``) and the `PAIR_METRICS`.
+        (``'a/b'``) and the ``PAIR_METRICS``.
     summary : `~astropy.table.Table`
         One row per dataset, set or pair, and metric with finite values: ``n``
         finite values, their ``median``, ``p16`` and ``p84``.

@@ -117,7 +117,7 @@ class UNetTranslator(Translator):
     epochs, batch_size : int, optional
         Defaults 20 and 4.
     **kwargs
-        Training options of `~survey2survey.Translator`.
+        Training options of `~survey2survey.translators.Translator`.
 
     Examples
     --------
