@@ -1,14 +1,30 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
-"""Translate many cutouts (e.g. a directory of FITS files) in memory-bounded chunks."""
+"""
+Translate many cutouts (e.g. a directory of FITS files) at batch scale with dask.
+
+The inputs are split into partitions of ``batch_size``. Within a partition the
+inputs are read, translated in one batched network call and (optionally)
+written out, so memory is bounded by the partitions in flight, not by the
+number of inputs. Partitions run one after the other by default (torch already
+spreads each batch over every core), or on a dask cluster through a
+``dask.distributed.Client``.
+"""
 
 import os
+import threading
+import warnings
 from pathlib import Path
 
-from ..exceptions import InputError
-from ..io import write_cutout
+from astropy.utils.exceptions import AstropyUserWarning
+
+from ..exceptions import InputError, Survey2SurveyError
+from ..io import read_cutout, write_cutout
 from . import _inputs
 
 __all__ = ["transform_many"]
+
+_SCHEDULERS = ("threads", "synchronous")
+_ON_ERROR = ("raise", "skip")
 
 
 def _stem(item, index):
@@ -21,49 +37,161 @@ def _stem(item, index):
     return f"cutout_{index:06d}"
 
 
-def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwrite=False,
-                   progress=None, **transform_kwargs):
-    """
-    Translate many cutouts with a fitted estimator, ``batch_size`` at a time.
+def _describe(item, index):
+    if isinstance(item, (str, os.PathLike)):
+        return f"input {index} ({str(item)!r})"
+    return f"input {index} ({type(item).__name__})"
 
-    Only one chunk of inputs is held in memory at once, so a directory of
-    thousands of FITS files can be translated to another directory.
+
+def _named_error(exc, item, index):
+    """The same kind of error, its message prefixed with which input caused it."""
+    try:
+        return type(exc)(f"{_describe(item, index)}: {exc}")
+    except TypeError:  # an exception class with another signature: keep the original
+        return exc
+
+
+def _check_options(batch_size, scheduler, on_error):
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        msg = f"batch_size must be a positive integer, got {batch_size}"
+        raise InputError(msg)
+    if scheduler == "processes":
+        msg = ("scheduler='processes' would copy the fitted model into every worker process; "
+               "use 'synchronous' (the default: torch uses every core for each batch), "
+               "'threads', or a dask distributed Client")
+        raise InputError(msg)
+    if isinstance(scheduler, str) and scheduler not in _SCHEDULERS:
+        msg = f"scheduler must be one of {list(_SCHEDULERS)} or a dask client, got {scheduler!r}"
+        raise InputError(msg)
+    if on_error not in _ON_ERROR:
+        msg = f"on_error must be one of {list(_ON_ERROR)}, got {on_error!r}"
+        raise InputError(msg)
+    return batch_size
+
+
+class _PartitionWorker:
+    """Reads, translates and writes one partition; shared by every dask task of a run."""
+
+    def __init__(self, estimator, paths, *, overwrite, on_error, bar, transform_kwargs):
+        self.estimator = estimator
+        self.paths = paths
+        self.overwrite = overwrite
+        self.on_error = on_error
+        self.bar = bar
+        self.transform_kwargs = transform_kwargs
+        self.model_lock = threading.Lock()
+        self.bar_lock = threading.Lock()
+
+    def _fail(self, exc, item, index):
+        if self.on_error == "raise":
+            raise _named_error(exc, item, index) from exc
+        return (index, None, f"{_describe(item, index)}: {exc}")
+
+    def _translate(self, items):
+        with self.model_lock:
+            return self.estimator.transform(list(items), progress=False,
+                                            **self.transform_kwargs)
+
+    def __call__(self, partition):
+        partition = list(partition)
+        results, ready = [], []
+        for index, item in partition:
+            # Files are read here, in parallel threads; in-memory objects go as they are so
+            # that transform returns the same kind (CCDData in -> CCDData out).
+            if self.paths is not None and isinstance(item, (str, os.PathLike)):
+                try:
+                    item = read_cutout(item, self.estimator.bands, what=repr(str(item)))
+                except Survey2SurveyError as exc:
+                    results.append(self._fail(exc, item, index))
+                    continue
+            ready.append((index, item))
+        try:
+            outputs = self._translate([item for _, item in ready]) if ready else []
+            translated = list(zip(ready, outputs, strict=True))
+        except Survey2SurveyError:
+            # one bad input fails the batch: retry one by one to name (or skip) it
+            translated = []
+            for index, item in ready:
+                try:
+                    translated.append(((index, item), self._translate([item])[0]))
+                except Survey2SurveyError as exc:
+                    results.append(self._fail(exc, item, index))
+        for (index, _), out in translated:
+            if self.paths is not None:
+                cutout = out if hasattr(out, "bands") else read_cutout(out)
+                out = write_cutout(cutout, self.paths[index], overwrite=self.overwrite)
+            results.append((index, out, None))
+        with self.bar_lock:
+            self.bar.update(len(partition))
+        return results
+
+
+def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwrite=False,
+                   progress=None, scheduler="synchronous", num_workers=None, on_error="raise",
+                   **transform_kwargs):
+    """
+    Translate many cutouts with a fitted estimator, in dask partitions of ``batch_size``.
+
+    Memory is bounded by the partitions in flight (about ``num_workers`` x
+    ``batch_size`` cutouts), so a directory of millions of FITS files can be
+    translated into another directory.
 
     Parameters
     ----------
     estimator : `~survey2survey.estimator.Survey2Survey`
         A fitted estimator.
     inputs : list or directory
-        Anything `Survey2Survey.transform` accepts, as a list, or a directory of FITS files.
+        Anything ``Survey2Survey.transform`` accepts, as a list, or a directory of FITS files.
     output_dir : str or path, optional
         Write each result to ``output_dir/<input file stem>.fits`` (or
-        ``cutout_<index>.fits`` for in-memory inputs) and return the paths
-        instead of the cutouts.
+        ``cutout_<index>.fits`` for in-memory inputs), atomically, and return
+        the paths instead of the cutouts.
     batch_size : int, optional
-        Inputs read, translated (batched through the network) and written per chunk.
+        Inputs per partition: read, translated in one batched network call and written.
     overwrite : bool, optional
         Replace existing output files.
     progress : bool, optional
-        Show a progress bar over the chunks (default `survey2survey.conf.show_progress`).
+        Show a progress bar (default ``survey2survey.conf.show_progress``).
+    scheduler : {'synchronous', 'threads'} or dask client, optional
+        Passed to `dask.compute`. ``'synchronous'`` (default) runs the
+        partitions in the calling thread, each network call using every core;
+        a ``dask.distributed.Client`` spreads partitions over a cluster's
+        workers (each holding its own copy of the model). ``'threads'``
+        overlaps FITS reading and writing across partitions, but before Python
+        3.14 warning filters are process-global and not thread-safe, so
+        warnings raised while threads read files can be lost or misrouted:
+        use it for throughput once inputs are known to be clean.
+        ``'processes'`` is refused: it would copy the model into every process.
+    num_workers : int, optional
+        Threads for the ``'threads'`` scheduler (dask's default: the CPU count).
+    on_error : {'raise', 'skip'}, optional
+        ``'raise'`` (default): the first unreadable or untranslatable input
+        raises its specific error, its message naming the input. ``'skip'``:
+        such inputs are left out of the result and listed, with their
+        reasons, in one `~astropy.utils.exceptions.AstropyUserWarning`.
     **transform_kwargs
-        Passed to `Survey2Survey.transform` (``uncertainty=True``...).
+        Passed to ``Survey2Survey.transform`` (``uncertainty=True``...).
 
     Returns
     -------
     results : list
-        The translated cutouts, or the paths written when ``output_dir`` is given.
+        The translated cutouts, or the paths written when ``output_dir`` is
+        given, in input order.
 
     Raises
     ------
     survey2survey.exceptions.InputError
-        If ``inputs`` is empty or ``batch_size`` is not positive, or an output
-        name would be written twice.
+        If ``inputs`` is empty, an option is invalid, or two outputs would
+        share a file name.
+    survey2survey.exceptions.Survey2SurveyError
+        With ``on_error='raise'``, the error of the first failing input.
     """
+    import dask
+    import dask.bag
+
     items = _inputs.as_list(inputs, "inputs")
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        msg = f"batch_size must be a positive integer, got {batch_size}"
-        raise InputError(msg)
+    batch_size = _check_options(batch_size, scheduler, on_error)
     paths = None
     if output_dir is not None:
         output_dir = Path(output_dir)
@@ -75,21 +203,19 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
     from .estimator import _progress
 
     bar = _progress(len(items), progress, "transform_many")
-    results = []
-    for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        outputs = estimator.transform(list(chunk), progress=False, **transform_kwargs)
-        if paths is None:
-            results.extend(outputs)
-        else:
-            for out, path in zip(outputs, paths[start:start + batch_size], strict=False):
-                cutout = out if hasattr(out, "bands") else None
-                if cutout is None:
-                    from ..io import read_cutout
-
-                    cutout = read_cutout(out)
-                write_cutout(cutout, path, overwrite=overwrite)
-                results.append(path)
-        bar.update(len(chunk))
-    bar.close()
-    return results
+    worker = _PartitionWorker(estimator, paths, overwrite=overwrite, on_error=on_error,
+                              bar=bar, transform_kwargs=transform_kwargs)
+    bag = dask.bag.from_sequence(list(enumerate(items)), partition_size=batch_size)
+    compute_kwargs = {"scheduler": scheduler}
+    if num_workers is not None:
+        compute_kwargs["num_workers"] = int(num_workers)
+    try:
+        (rows,) = dask.compute(bag.map_partitions(worker), **compute_kwargs)
+    finally:
+        bar.close()
+    rows = sorted(rows, key=lambda row: row[0])
+    skipped = [reason for _, _, reason in rows if reason is not None]
+    if skipped:
+        warnings.warn(f"transform_many skipped {len(skipped)} of {len(items)} input(s): "
+                      + "; ".join(skipped), AstropyUserWarning)
+    return [out for _, out, reason in rows if reason is None]
