@@ -282,7 +282,7 @@ class Survey2Survey:
 
         rejected = []
         kept = []
-        for k, (src, tgt) in enumerate(zip(sources, targets, strict=False)):
+        for k, (src, tgt) in enumerate(zip(sources, targets, strict=True)):
             reason = None
             try:
                 if src.shape == tgt.shape and same_wcs(src.wcs, tgt.wcs, shape=src.shape,
