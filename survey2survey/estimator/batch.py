@@ -210,7 +210,11 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
     if num_workers is not None:
         compute_kwargs["num_workers"] = int(num_workers)
     try:
-        (rows,) = dask.compute(bag.map_partitions(worker), **compute_kwargs)
+        # Before Python 3.14 catch_warnings (used while reading FITS) is not thread-safe:
+        # worker threads exiting out of order can leave their filters installed. Restore
+        # the caller's filters once every partition is done.
+        with warnings.catch_warnings():
+            (rows,) = dask.compute(bag.map_partitions(worker), **compute_kwargs)
     finally:
         bar.close()
     rows = sorted(rows, key=lambda row: row[0])

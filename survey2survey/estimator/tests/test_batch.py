@@ -1,6 +1,9 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """Tests of transform_many: dask partitions, order, files, failures."""
 
+import warnings
+
+import dask
 import numpy as np
 import pytest
 from astropy.utils.exceptions import AstropyUserWarning
@@ -32,13 +35,17 @@ def source_files(pairs, tmp_path):
 def test_order_and_schedulers_agree(fitted_r, pairs):
     """Partitions smaller than the input list keep input order under every scheduler."""
     cutouts = [p.source for p in pairs[N_TRAIN:N_TRAIN + 5]]
+    filters = list(warnings.filters)
     serial = transform_many(fitted_r, cutouts, batch_size=2, progress=False)
     threaded = transform_many(fitted_r, cutouts, batch_size=2, progress=False,
                               scheduler="threads", num_workers=2)
+    called = transform_many(fitted_r, cutouts, batch_size=3, progress=False, scheduler=dask.get)
     single = [fitted_r.transform(c, progress=False) for c in cutouts]
     assert len(threaded) == 5
-    for a, b, c in zip(threaded, serial, single, strict=True):
+    assert list(warnings.filters) == filters
+    for a, b, c, d in zip(threaded, serial, single, called, strict=True):
         assert_allclose(a.data, b.data, rtol=0, atol=0)
+        assert_allclose(a.data, d.data, rtol=0, atol=0)
         assert_allclose(a.data, c.data, rtol=1e-4)
 
 
