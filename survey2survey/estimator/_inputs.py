@@ -18,6 +18,9 @@ from ..io import Cutout
 
 __all__ = []
 
+# longest first: the stem of "a.fits.gz" is "a"
+FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
+
 _JY_PER_MAGGY = 3631.0
 
 
@@ -56,7 +59,7 @@ def as_list(obj, what):
         raise InputError(msg)
     if isinstance(obj, (str, os.PathLike)) and Path(obj).is_dir():
         files = sorted(p for p in Path(obj).iterdir()
-                       if p.suffix.lower() in (".fits", ".fit", ".fts") or p.name.endswith(".fz"))
+                       if p.is_file() and p.name.lower().endswith(FITS_SUFFIXES))
         if not files:
             msg = f"{what} directory {str(obj)!r} holds no FITS file"
             raise InputError(msg)

@@ -30,7 +30,7 @@ _ON_ERROR = ("raise", "skip")
 def _stem(item, index):
     if isinstance(item, (str, os.PathLike)):
         name = Path(item).name
-        for suffix in (".fits.fz", ".fits.gz", ".fits", ".fit", ".fts"):
+        for suffix in _inputs.FITS_SUFFIXES:
             if name.lower().endswith(suffix):
                 return name[: -len(suffix)]
         return Path(item).stem

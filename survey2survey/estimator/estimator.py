@@ -160,6 +160,10 @@ class Survey2Survey:
         if output_grid not in _GRIDS:
             msg = f"output_grid must be one of {_GRIDS}, got {output_grid!r}"
             raise ValueError(msg)
+        if mode == "paper" and output_grid == "target":
+            msg = ("mode='paper' produces 8-bit composites, which cannot be resampled "
+                   "flux-conservingly: use output_grid='source'")
+            raise ValueError(msg)
         n_ensemble = int(n_ensemble)
         if n_ensemble < 1:
             msg = f"n_ensemble must be at least 1, got {n_ensemble}"
@@ -326,16 +330,16 @@ class Survey2Survey:
                    + (" ..." if len(rejected) > 1 else ""))
             warnings.warn(msg, AstropyUserWarning, stacklevel=3)
 
-    def _network_input(self, flux, survey):
-        """Network input ``(..., C, H, W)`` float32 from fluxes in ``survey``'s unit."""
+    def _network_input(self, flux, survey, role):
+        """Network input ``(..., C, H, W)`` float32 from ``role`` ('source'/'target') fluxes."""
         if self.mode == "paper":
             nmgy = to_nanomaggies(flux, survey, self.bands)
             flat = nmgy.reshape((-1,) + nmgy.shape[-3:])
             rgb = np.stack([lupton_composite(img, stretch=self.paper_stretch, Q=self.paper_q)
                             for img in flat])
             return composite_to_array(rgb).reshape(flux.shape)
-        normalizer = (self.source_normalizer_ if survey is self.source
-                      else self.target_normalizer_)
+        # chosen by role, not by survey: source and target may be the same Survey object
+        normalizer = self.source_normalizer_ if role == "source" else self.target_normalizer_
         return normalizer.transform(flux).astype(np.float32)
 
     # ------------------------------------------------------------------------------
@@ -416,13 +420,15 @@ class Survey2Survey:
             raise ImageTooSmallError(msg)
         x_flux, x_mask = self._stack(sources, shape)
         y_flux, y_mask = self._stack(targets, shape)
+        # a fit that fails part-way must not leave new normalisers beside old weights
+        self._fitted = False
         if self.mode == "flux":
             self.source_normalizer_ = AsinhNormalizer(self.bands, **self.normalizer).fit(
                 x_flux, mask=x_mask)
             self.target_normalizer_ = AsinhNormalizer(self.bands, **self.normalizer).fit(
                 y_flux, mask=y_mask)
-        x = self._network_input(x_flux, self.source)
-        y = self._network_input(y_flux, self.target)
+        x = self._network_input(x_flux, self.source, "source")
+        y = self._network_input(y_flux, self.target, "target")
 
         self.history_ = []
         for k, translator in enumerate(self.translators_):
@@ -446,19 +452,20 @@ class Survey2Survey:
         for k, src in enumerate(sources):
             reason = self._mask_reason(src, "source")
             if reason:
-                rejected.append((k, reason))
+                rejected.append((f"source {k}", reason))
             else:
                 good_sources.append(src)
         good_targets = []
         for k, tgt in enumerate(targets):
             try:
-                tgt = regrid(tgt, self.source.pixel_scale, conserve_flux=True)
+                tgt = regrid(tgt, self.source.pixel_scale, method=self.align_method,
+                             conserve_flux=True)
             except (AlignmentError, InvalidDataError) as exc:
-                rejected.append((k, f"target {k} could not be regridded: {exc}"))
+                rejected.append((f"target {k}", f"could not be regridded: {exc}"))
                 continue
             reason = self._mask_reason(tgt, "target")
             if reason:
-                rejected.append((k, reason))
+                rejected.append((f"target {k}", reason))
             else:
                 good_targets.append(tgt)
         self._report_rejections(rejected, len(sources) + len(targets))
@@ -489,7 +496,8 @@ class Survey2Survey:
             mean = to_output(self.translator.predict(tensor, precision=self.precision).numpy())
             if not uncertainty:
                 return mean
-            samples = self.translator.predict_samples(tensor, n_samples)
+            samples = self.translator.predict_samples(tensor, n_samples,
+                                                      precision=self.precision, seed=self.seed)
             samples = to_output(np.asarray(samples.numpy() if hasattr(samples, "numpy")
                                            else samples))
             return np.concatenate([mean, samples.std(axis=0)], axis=1)
@@ -537,7 +545,7 @@ class Survey2Survey:
                 msg = f"{what} band {band!r} has every pixel masked: nothing to translate"
                 raise InvalidDataError(msg)
 
-    def _output_cutout(self, cutout, values, spread):
+    def _output_cutout(self, cutout, values, spread, *, to_target_grid):
         """The translated cutout on the input's grid, with units, mask and provenance."""
         mask = cutout.mask
         prov = provenance_header(
@@ -575,7 +583,7 @@ class Survey2Survey:
         meta["SURVEY"] = (self.target.name, "survey whose look this image imitates")
         meta.extend(prov, update=True)
         out = Cutout(bands, meta=meta)
-        if self.output_grid == "target" and self.mode == "flux":
+        if to_target_grid:
             from ..alignment import regrid
 
             out = regrid(out, self.target.pixel_scale, conserve_flux=True)
@@ -663,15 +671,10 @@ class Survey2Survey:
             raise ValueError(msg)
         what = "input"
         cutouts = self._read(items, self.source, what)
-        for k, cutout in enumerate(cutouts):
-            self._check_transformable(cutout, f"input[{k}]" if len(cutouts) > 1 else what)
-        arrays = [self._network_input(_inputs.inpaint(c.data, c.mask), self.source)
-                  for c in cutouts]
-        values, spreads = self._translate_arrays(arrays, uncertainty=uncertainty,
-                                                 n_samples=int(n_samples),
-                                                 batch_size=batch_size, progress=progress)
-        outputs = [self._output_cutout(c, v, s)
-                   for c, v, s in zip(cutouts, values, spreads, strict=True)]
+        outputs = self._translate_cutouts(cutouts, what, uncertainty=uncertainty,
+                                          n_samples=int(n_samples), batch_size=batch_size,
+                                          progress=progress,
+                                          to_target_grid=self.output_grid == "target")
         if output is not None:
             write_cutout(outputs[0], output, overwrite=overwrite)
         if single and isinstance(data, NDData):
@@ -680,8 +683,21 @@ class Survey2Survey:
             o[self.bands[0]] if isinstance(item, NDData) and len(self.bands) == 1 else o
             for o, item in zip(outputs, items, strict=False)]
 
+    def _translate_cutouts(self, cutouts, what, *, uncertainty, n_samples, batch_size,
+                           progress, to_target_grid):
+        """Translated cutouts for already-read source cutouts (in the source unit)."""
+        for k, cutout in enumerate(cutouts):
+            self._check_transformable(cutout, f"{what}[{k}]" if len(cutouts) > 1 else what)
+        arrays = [self._network_input(_inputs.inpaint(c.data, c.mask), self.source, "source")
+                  for c in cutouts]
+        values, spreads = self._translate_arrays(arrays, uncertainty=uncertainty,
+                                                 n_samples=n_samples,
+                                                 batch_size=batch_size, progress=progress)
+        return [self._output_cutout(c, v, s, to_target_grid=to_target_grid)
+                for c, v, s in zip(cutouts, values, spreads, strict=True)]
+
     # ------------------------------------------------------------------------------
-    def score(self, source, target, *, progress=None):
+    def score(self, source, target=None, *, progress=None):
         """
         How well the estimator reproduces ``target`` from ``source``, vs the untranslated source.
 
@@ -719,7 +735,10 @@ class Survey2Survey:
         if not kept:
             msg = "no usable pair to score"
             raise TrainingDataError(msg)
-        translated = self.transform([s for s, _ in kept], progress=progress)
+        # compared on the source grid, where the targets were aligned, whatever output_grid is
+        translated = self._translate_cutouts([s for s, _ in kept], "source", uncertainty=False,
+                                             n_samples=0, batch_size=None, progress=progress,
+                                             to_target_grid=False)
         rows = {"mssim": [], "mse": [], "mssim_baseline": [], "mse_baseline": []}
         for (src, tgt), out in zip(kept, translated, strict=False):
             layers = [self._analysis_layer(out.data, self.target, translated=True),

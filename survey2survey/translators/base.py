@@ -57,6 +57,11 @@ def _cpu_has_fast_bf16():
         "avx512_bf16" in flags or "amx_bf16" in flags)
 
 
+
+def _cuda_devices():
+    """CUDA devices whose RNG states `torch.manual_seed` changes (all of them), to restore."""
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
 class Translator:
     """
     Base class of the survey-to-survey image translators.
@@ -164,8 +169,8 @@ class Translator:
         self.batch_size = self._positive_int(batch_size, "batch_size")
         self.inference_batch_size = self._positive_int(inference_batch_size,
                                                        "inference_batch_size")
-        if seed is None:
-            seed = int(torch.seed() % (2**31))
+        if seed is None:  # fresh entropy, leaving the user's global torch RNG untouched
+            seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
         self.seed = int(seed)
         self.patience = None if patience is None else self._positive_int(patience, "patience")
         self.checkpoint_every = self._positive_int(checkpoint_every, "checkpoint_every")
@@ -351,8 +356,8 @@ class Translator:
 
     @contextmanager
     def seeded(self, seed=None):
-        """Context in which torch's global CPU RNG is seeded, then restored on exit."""
-        with torch.random.fork_rng(devices=[]):
+        """Context in which torch's global RNGs are seeded, then restored on exit."""
+        with torch.random.fork_rng(devices=_cuda_devices()):
             torch.manual_seed(self.seed if seed is None else seed)
             yield
 
@@ -679,7 +684,7 @@ class Translator:
                    "Monte-Carlo samples; create it with a dropout rate > 0")
             raise TranslatorError(msg)
         tensor = self.check_batch(batch)
-        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        with torch.random.fork_rng(devices=_cuda_devices(), enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(seed)
             samples = [self._run_inference(tensor, precision=precision, batch_size=batch_size,
