@@ -94,7 +94,8 @@ class Translator:
         With ``fit(checkpoint_dir=...)``, write a checkpoint every this many
         epochs (and at the end).
     num_workers : int or None, optional
-        DataLoader workers; None uses up to 4 on a GPU and 0 on the CPU.
+        DataLoader worker processes; None means 0 (batches are slices of
+        in-memory tensors, cheaper to take in the main process).
     compile : bool, optional
         Run the networks through `torch.compile`.
     amp : bool, optional

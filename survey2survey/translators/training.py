@@ -11,7 +11,6 @@ translator contributes only its networks, optimizers, schedulers and
 """
 
 import math
-import os
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -220,15 +219,18 @@ def _epoch_indices(n_source, n_target, generator):
 
 
 def _mean_logs(sums, counts):
-    return {key: sums[key] / counts[key] for key in sums}
+    # the one host synchronisation of the epoch's logs
+    return {key: float(sums[key]) / counts[key] for key in sums}
 
 
 def _accumulate(sums, counts, logs, n):
+    # tensors stay on their device: float() here would stall a GPU on every batch
     for key, value in logs.items():
         if isinstance(value, torch.Tensor):
-            value = value.detach().float().mean()
-        value = float(value)
-        sums[key] = sums.get(key, 0.0) + value * n
+            value = value.detach().float().mean() * n
+        else:
+            value = float(value) * n
+        sums[key] = sums.get(key, 0.0) + value
         counts[key] = counts.get(key, 0) + n
 
 
@@ -308,9 +310,9 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     start, best, waited = 0, math.inf, 0
 
     dataset = _Batches(source, target, translator.batch_size)
-    workers = translator.num_workers
-    if workers is None:
-        workers = min(4, os.cpu_count() or 1) if device.type == "cuda" else 0
+    # batches are slices of in-memory tensors: worker processes (re-spawned every epoch,
+    # since each epoch reshuffles the dataset's indices) cost more than they save
+    workers = 0 if translator.num_workers is None else translator.num_workers
     loader = DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
                         pin_memory=device.type == "cuda")
     show = conf.show_progress if progress is None else bool(progress)
