@@ -18,7 +18,7 @@ from astropy.io import fits
 from astropy.nddata import CCDData, StdDevUncertainty
 from astropy.wcs import WCS
 
-from ..config import conf
+from .._progress import progress_bar
 from ..exceptions import InputError
 from ..io import Cutout
 from ..io._wcs import wcs_to_header
@@ -344,13 +344,10 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
         msg = f"processes must be a positive integer, got {processes!r}"
         raise InputError(msg)
     processes = min(int(processes), n)
-    progress = conf.show_progress if progress is None else bool(progress)
     tasks = [(k, int(seed), split, source, target, bands, source_size, target_size,
               target_grid, orientation) for k in range(n)]
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=n, desc=f"simulating {source.name}->{target.name} pairs",
-               disable=not progress, unit="pair")
+    bar = progress_bar(total=n, progress=progress, unit="pair",
+                       desc=f"simulating {source.name}->{target.name} pairs")
     results = []
     try:
         if processes == 1:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from astropy.utils.exceptions import AstropyUserWarning
 
+from .._progress import progress_bar
 from ..exceptions import InputError, Survey2SurveyError
 from ..io import read_cutout, write_cutout
 from . import _inputs
@@ -200,9 +201,8 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
         if len(set(paths)) != len(paths):
             msg = "two inputs share a file name: their outputs would overwrite each other"
             raise InputError(msg)
-    from .estimator import _progress
-
-    bar = _progress(len(items), progress, "transform_many")
+    bar = progress_bar(total=len(items), progress=progress, desc="transform_many",
+                       unit="cutout", hide_single=True)
     worker = _PartitionWorker(estimator, paths, overwrite=overwrite, on_error=on_error,
                               bar=bar, transform_kwargs=transform_kwargs)
     bag = dask.bag.from_sequence(list(enumerate(items)), partition_size=batch_size)

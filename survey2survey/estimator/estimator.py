@@ -17,6 +17,7 @@ from astropy.io import fits
 from astropy.nddata import CCDData, NDData, StdDevUncertainty
 from astropy.utils.exceptions import AstropyUserWarning
 
+from .._progress import progress_bar
 from ..exceptions import (
     AlignmentError,
     ImageTooSmallError,
@@ -514,7 +515,8 @@ class Survey2Survey:
         for k, array in enumerate(arrays):
             if max(array.shape[-2:]) <= tile:
                 small.setdefault(array.shape, []).append(k)
-        bar = _progress(len(arrays), progress, "translating")
+        bar = progress_bar(total=len(arrays), progress=progress, desc="translating",
+                           unit="cutout", hide_single=True)
         for indices in small.values():
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start:start + batch_size]
@@ -946,22 +948,4 @@ def _mssim(a, b, data_range):
     return float(structural_similarity(a, b, data_range=data_range, gaussian_weights=True,
                                        sigma=1.5, use_sample_covariance=False))
 
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total, progress, desc):
-    from ..config import conf
-
-    show = conf.show_progress if progress is None else bool(progress)
-    if not show or total <= 1:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="cutout")
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .._progress import progress_bar
 from ..config import conf
 from ..exceptions import (
     ShapeMismatchError,
@@ -277,8 +278,6 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     -------
     `~survey2survey.translators.TrainingHistory`
     """
-    from tqdm.auto import tqdm
-
     from .persistence import load_checkpoint, save_checkpoint
 
     source, target = _check_data(translator, source, target)
@@ -315,7 +314,6 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     workers = 0 if translator.num_workers is None else translator.num_workers
     loader = DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
                         pin_memory=device.type == "cuda")
-    show = conf.show_progress if progress is None else bool(progress)
 
     cuda_ids = []
     if device.type == "cuda":
@@ -335,8 +333,8 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
             _set_rng_state(state["rng"], generator, device)
             start, best, waited = state["epoch"] + 1, state["best"], state["waited"]
 
-        bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=not show,
-                   desc=f"fit {translator.name}", unit="epoch")
+        bar = progress_bar(range(start, epochs), initial=start, total=epochs,
+                           progress=progress, desc=f"fit {translator.name}", unit="epoch")
         for epoch in bar:
             context.epoch = epoch
             for module in translator.networks.values():
