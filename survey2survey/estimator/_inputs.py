@@ -15,13 +15,13 @@ from astropy.wcs import WCS
 
 from ..exceptions import InputError, InvalidDataError, UnitError
 from ..io import Cutout
+from ..surveys.survey import maggies_per_unit
 
 __all__ = []
 
 # longest first: the stem of "a.fits.gz" is "a"
 FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
 
-_JY_PER_MAGGY = 3631.0
 
 
 def is_single(obj):
@@ -77,15 +77,6 @@ def as_list(obj, what):
     return items
 
 
-def maggies_per_unit(unit):
-    """Maggies in one ``unit`` for maggy- or jansky-like units, else None."""
-    if unit.is_equivalent(u.mgy):
-        return unit.to(u.mgy)
-    if unit.is_equivalent(u.Jy):
-        return unit.to(u.Jy) / _JY_PER_MAGGY
-    return None
-
-
 def conversion_factor(unit, survey, band, what):
     """Factor taking values in ``unit`` to ``survey.flux_unit`` in ``band``; raises UnitError."""
     target = survey.flux_unit
@@ -97,11 +88,7 @@ def conversion_factor(unit, survey, band, what):
         pass
     have = maggies_per_unit(unit)
     if have is not None:
-        want = maggies_per_unit(target)
-        if want is not None:
-            return float(have / want)
-        # a counts-like survey unit defined by its AB zero point
-        return float(have * 10 ** (0.4 * survey.zero_point[band]))
+        return float(have / survey.maggies_per_unit(band))
     msg = (f"{what} band {band!r} is in {unit!s}, which cannot be converted to the "
            f"{survey.name} flux unit {target!s}")
     raise UnitError(msg)

@@ -10,7 +10,6 @@ reproduce that exactly; ``Survey2Survey(mode="paper")`` uses them. The
 calibrated-flux pipeline (the default ``mode="flux"``) does not go through 8 bits.
 """
 
-import astropy.units as u
 import numpy as np
 from astropy.visualization import LuptonAsinhStretch, ManualInterval, make_lupton_rgb
 
@@ -55,10 +54,7 @@ def to_nanomaggies(data, survey, bands):
     if data.ndim < 3 or data.shape[-3] != len(bands):
         msg = f"data of shape {data.shape} does not hold the {len(bands)} band(s) {list(bands)}"
         raise BandMismatchError(msg)
-    if survey.flux_unit.is_equivalent(u.mgy):
-        factors = np.full(len(bands), survey.flux_unit.to(u.nmgy))
-    else:
-        factors = np.array([10 ** (-0.4 * (survey.zero_point[b] - 22.5)) for b in bands])
+    factors = np.array([survey.maggies_per_unit(b) * 1e9 for b in bands])
     return data * factors[:, np.newaxis, np.newaxis]
 
 

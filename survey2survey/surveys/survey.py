@@ -8,9 +8,21 @@ import numpy as np
 
 from ..exceptions import BandMismatchError, UnitError
 
-__all__ = ["Survey", "SDSS", "DES"]
+__all__ = ["Survey", "SDSS", "DES", "maggies_per_unit"]
 
 _ARCSEC_PER_PIX = u.arcsec / u.pix
+
+
+_JY_PER_MAGGY = 3631.0  # the AB zero point in janskys
+
+
+def maggies_per_unit(unit):
+    """Maggies in one ``unit`` for maggy- or jansky-like units, else `None`."""
+    if unit.is_equivalent(u.mgy):
+        return float(unit.to(u.mgy))
+    if unit.is_equivalent(u.Jy):
+        return float(unit.to(u.Jy)) / _JY_PER_MAGGY
+    return None
 
 
 def _per_band(values, bands, name, unit=None):
@@ -196,6 +208,17 @@ class Survey:
         """
         sky = self.sky_level(band).value
         return sky / self.noise_sigma[band] ** 2
+
+    def maggies_per_unit(self, band):
+        """
+        Maggies in one ``flux_unit`` in ``band``.
+
+        Taken from the unit when it is maggy- or jansky-like (1 maggy = 3631 Jy),
+        otherwise from the AB zero point: ``10**(-0.4 zp)`` (DES counts: 1e-12).
+        """
+        self.check_bands([band])
+        from_unit = maggies_per_unit(self.flux_unit)
+        return from_unit if from_unit is not None else 10 ** (-0.4 * self.zero_point[band])
 
     def flux_conversion(self, band, other, other_band=None):
         """

@@ -92,3 +92,14 @@ def test_bad_definitions():
         _toy(flux_unit="bananas")
     with pytest.raises(BandMismatchError, match="has no band"):
         SDSS.check_bands("gry")
+
+
+def test_maggies_per_unit():
+    """One flux unit in maggies: from the unit when maggy/jansky-like, else the zero point."""
+    from survey2survey.surveys import maggies_per_unit
+
+    assert_allclose(SDSS.maggies_per_unit("r"), 1e-9)
+    assert_allclose(DES.maggies_per_unit("g"), 1e-12)
+    assert_allclose(_toy(flux_unit="uJy").maggies_per_unit("g"), 1e-6 / 3631)
+    assert_allclose(maggies_per_unit(u.nmgy), 1e-9)
+    assert maggies_per_unit(u.ct) is None
