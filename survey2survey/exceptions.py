@@ -10,6 +10,7 @@ keep working.
 
 __all__ = [
     "Survey2SurveyError",
+    "InvalidOptionError",
     "InputError",
     "MissingWCSError",
     "InvalidWCSError",
@@ -36,6 +37,10 @@ __all__ = [
 
 class Survey2SurveyError(Exception):
     """Base class of every error raised by survey2survey."""
+
+
+class InvalidOptionError(Survey2SurveyError, ValueError):
+    """An option (a keyword argument, a command-line flag) was given an invalid value."""
 
 
 class InputError(Survey2SurveyError, ValueError):

@@ -20,8 +20,8 @@ from astropy.wcs.utils import proj_plane_pixel_area, wcs_to_celestial_frame
 
 from ..exceptions import BandMismatchError, InputError, InvalidDataError, UnitError
 from ..io import Cutout, read_cutout
-from ..io._wcs import celestial_wcs, wcs_to_header
 from ..surveys import Survey, get_survey
+from ..utils._wcs import celestial_wcs, wcs_to_header
 
 __all__ = []
 
@@ -77,7 +77,7 @@ def target_grid(onto, *, what="onto"):
         return celestial_wcs(onto, what=what), _check_shape(onto.pixel_shape[1::-1], what)
     if isinstance(onto, Cutout):
         band = onto.bands[0]
-        return onto.celestial_wcs(band), onto[band].shape
+        return celestial_wcs(onto[band].wcs, what=f"{what} band {band!r}"), onto[band].shape
     if isinstance(onto, NDData):
         data = np.asarray(onto.data)
         if data.ndim < 2:

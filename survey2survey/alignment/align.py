@@ -22,7 +22,8 @@ from reproject import reproject_adaptive, reproject_exact, reproject_interp
 
 from ..exceptions import AlignmentError, InsufficientCoverageError, NoOverlapError, UnitError
 from ..io import Cutout, read_cutout
-from ..io._wcs import same_wcs, strip_wcs_keywords
+from ..utils._validation import check_choice, check_number
+from ..utils._wcs import celestial_wcs, same_wcs, strip_wcs_keywords
 from ._grid import (
     as_pixel_scale,
     covered_fraction,
@@ -46,21 +47,7 @@ _MASK_THRESHOLD = 0.1
 
 
 def _check_method(method):
-    if not isinstance(method, str) or method.lower() not in _METHODS:
-        msg = f"method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}"
-        raise AlignmentError(msg)
-    return method.lower()
-
-
-def _check_fraction(value):
-    try:
-        fraction = float(value)
-    except (TypeError, ValueError):
-        fraction = np.nan
-    if not 0 <= fraction <= 1:
-        msg = f"min_coverage must be a fraction between 0 and 1, got {value!r}"
-        raise AlignmentError(msg)
-    return fraction
+    return check_choice(method.lower() if isinstance(method, str) else method, _METHODS, "method")
 
 
 def _describe(coord):
@@ -116,7 +103,7 @@ def _group_bands(cutout):
     """Bands sharing one WCS and shape, as ``[(wcs, shape, [band, ...]), ...]``."""
     groups = []
     for band in cutout.bands:
-        wcs, shape = cutout.celestial_wcs(band), cutout[band].shape
+        wcs, shape = celestial_wcs(cutout[band].wcs, what=f"band {band!r}"), cutout[band].shape
         for group in groups:
             if group[1] == shape and same_wcs(group[0], wcs, shape=shape):
                 group[2].append(band)
@@ -342,7 +329,7 @@ def align(cutout, onto, *, method="adaptive", conserve_flux=True, min_coverage=0
     2.267 1.0
     """
     method = _check_method(method)
-    min_coverage = _check_fraction(min_coverage)
+    min_coverage = check_number(min_coverage, "min_coverage", minimum=0, maximum=1)
     wcs_out, shape_out = target_grid(onto, what="onto")
     cutout = read_cutout(cutout, what="cutout")
     return _align(cutout, wcs_out, shape_out, method=method, conserve_flux=conserve_flux,

@@ -11,18 +11,18 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 from astropy.io import fits
 from astropy.nddata import CCDData, StdDevUncertainty
 from astropy.wcs import WCS
 
-from .._progress import progress_bar
 from ..exceptions import InputError
 from ..io import Cutout
-from ..io._wcs import wcs_to_header
 from ..surveys import get_survey
+from ..utils._progress import progress_bar
+from ..utils._validation import check_choice, check_int, parse_bands
+from ..utils._wcs import wcs_to_header
 from .render import make_wcs, render_scene
 from .scenes import SPLITS, draw_scene, draw_seeing
 
@@ -130,12 +130,6 @@ class SurveyPairs(Sequence):
         """The truth catalogues, a list (`None` where unknown)."""
         return [p.catalog for p in self._pairs]
 
-    def save(self, directory, *, overwrite=False):
-        """Write the pairs under ``directory``; see `~survey2survey.datasets.save_pairs`."""
-        from .storage import save_pairs
-
-        return save_pairs(self, directory, overwrite=overwrite)
-
 
 def _cutout(rendered, wcs, meta, *, truth):
     """A Cutout from render_scene's output (truth: the noise-free images, no uncertainty)."""
@@ -227,10 +221,7 @@ def _simulate_pair(task):
 
 
 def _check_size(value, name):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 8:
-        msg = f"{name} must be an integer of at least 8 pixels, got {value!r}"
-        raise InputError(msg)
-    return int(value)
+    return check_int(value, name, minimum=8)
 
 
 def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, split="train",
@@ -283,7 +274,7 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
 
     Raises
     ------
-    survey2survey.exceptions.InputError
+    survey2survey.exceptions.InvalidOptionError
         If ``n``, ``seed``, a size, ``split``, ``target_grid``, ``orientation`` or
         ``processes`` is invalid.
     survey2survey.exceptions.UnknownSurveyError
@@ -306,29 +297,13 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
     from .render import import_galsim
 
     import_galsim()
-    if not isinstance(n, Integral) or isinstance(n, bool) or n <= 0:
-        msg = f"n must be a positive integer number of pairs, got {n!r}"
-        raise InputError(msg)
-    if not isinstance(seed, Integral) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        msg = f"seed must be a non-negative integer below 2**63, got {seed!r}"
-        raise InputError(msg)
-    if split not in SPLITS:
-        msg = f"split must be one of {list(SPLITS)}, got {split!r}"
-        raise InputError(msg)
-    if target_grid not in TARGET_GRIDS:
-        msg = f"target_grid must be one of {list(TARGET_GRIDS)}, got {target_grid!r}"
-        raise InputError(msg)
-    if orientation not in _ORIENTATIONS:
-        msg = f"orientation must be one of {list(_ORIENTATIONS)}, got {orientation!r}"
-        raise InputError(msg)
+    n = check_int(n, "n", minimum=1)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
+    check_choice(split, SPLITS, "split")
+    check_choice(target_grid, TARGET_GRIDS, "target_grid")
+    check_choice(orientation, _ORIENTATIONS, "orientation")
     source, target = get_survey(source), get_survey(target)
-    if isinstance(bands, str):
-        bands = list(bands) if "," not in bands else [b.strip() for b in bands.split(",")]
-    bands = source.check_bands(bands)
-    target.check_bands(bands)
-    if len(set(bands)) != len(bands):
-        msg = f"bands={list(bands)} names a band twice"
-        raise InputError(msg)
+    bands = target.check_bands(source.check_bands(parse_bands(bands)))
     ratio = source.pixel_scale.value / target.pixel_scale.value
     if source_size is None and target_size is None:
         source_size, target_size = source.cutout_size, target.cutout_size
@@ -340,9 +315,7 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
     target_size = _check_size(target_size, "target_size")
     if processes is None:
         processes = os.cpu_count() or 1
-    if not isinstance(processes, Integral) or isinstance(processes, bool) or processes < 1:
-        msg = f"processes must be a positive integer, got {processes!r}"
-        raise InputError(msg)
+    processes = check_int(processes, "processes", minimum=1)
     processes = min(int(processes), n)
     tasks = [(k, int(seed), split, source, target, bands, source_size, target_size,
               target_grid, orientation) for k in range(n)]

@@ -14,7 +14,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from ..exceptions import InputError, MissingDependencyError
-from ..io._wcs import wcs_to_header
+from ..utils._wcs import wcs_to_header
 
 __all__ = ["import_galsim", "make_wcs", "render_scene", "RenderedBand"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.table import Table
 
-from ..exceptions import InputError
+from ..utils._validation import check_choice, check_number, parse_bands
 
 __all__ = ["Scene", "draw_scene", "draw_seeing", "SERSIC_INDICES", "SPLITS", "component_magnitudes"]
 
@@ -254,7 +254,7 @@ def draw_scene(rng, bands, *, split="train", field=60.0):
 
     Raises
     ------
-    survey2survey.exceptions.InputError
+    survey2survey.exceptions.InvalidOptionError
         If ``split`` is not one of ``SPLITS`` or ``field`` is not positive.
 
     Notes
@@ -276,13 +276,9 @@ def draw_scene(rng, bands, *, split="train", field=60.0):
     >>> len(scene.to_table()) == len(scene.objects)
     True
     """
-    if split not in SPLITS:
-        msg = f"split must be one of {list(SPLITS)}, got {split!r}"
-        raise InputError(msg)
-    if not np.isfinite(field) or field <= 0:
-        msg = f"field must be a positive size in arcsec, got {field!r}"
-        raise InputError(msg)
-    bands = tuple(bands)
+    check_choice(split, SPLITS, "split")
+    check_number(field, "field", minimum=0, exclusive_minimum=True)
+    bands = parse_bands(bands)
     # a random position on the sky, uniform in area, away from the poles
     ra = float(rng.uniform(0.0, 360.0))
     dec = float(np.degrees(np.arcsin(rng.uniform(-0.94, 0.94))))

@@ -24,24 +24,21 @@ from astropy.units import UnitsWarning
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import CorruptFileError, InputError
-from ..io import atomic_write, cutout_to_hdulist, read_cutout
+from ..io import read_cutout, write_cutout
 from .pairs import SurveyPair, SurveyPairs
 
-__all__ = ["save_pairs", "load_pairs", "FOLDERS"]
+__all__ = ["save_pairs", "load_pairs"]
 
+#: sub-folders of a pairs directory, one per `~survey2survey.datasets.SurveyPair` cutout
 FOLDERS = ("source", "target", "source_truth", "target_truth")
-"""Sub-folders of a pairs directory, one per `~survey2survey.datasets.SurveyPair` cutout."""
 
 _TRUTH = "TRUTH"
 
 
-def _hdulist(cutout, catalog):
-    hdul = cutout_to_hdulist(cutout)
-    if catalog is not None:
-        hdu = fits.table_to_hdu(catalog)
-        hdu.name = _TRUTH
-        hdul.append(hdu)
-    return hdul
+def _truth_hdu(catalog):
+    hdu = fits.table_to_hdu(catalog)
+    hdu.name = _TRUTH
+    return hdu
 
 
 def save_pairs(pairs, directory, *, overwrite=False):
@@ -104,10 +101,9 @@ def save_pairs(pairs, directory, *, overwrite=False):
             cutout = getattr(pair, folder)
             if cutout is None:
                 continue
-            hdul = _hdulist(cutout, pair.catalog)
-            atomic_write(directory / folder / f"{pair.name}.fits",
-                         lambda tmp, hdul=hdul: hdul.writeto(tmp, overwrite=True),
-                         overwrite=overwrite)
+            extra = () if pair.catalog is None else (_truth_hdu(pair.catalog),)
+            write_cutout(cutout, directory / folder / f"{pair.name}.fits", overwrite=overwrite,
+                         extra_hdus=extra)
     return directory
 
 

@@ -14,14 +14,16 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
 from ..exceptions import InputError, InvalidDataError, UnitError
-from ..io import Cutout
-from ..surveys.survey import maggies_per_unit
+from ..io import Cutout, read_cutout
 
-__all__ = []
+__all__ = ["FITS_SUFFIXES", "ZERO_POINT_KEYS", "is_single", "is_pairs_directory", "is_pairs",
+           "as_list", "conversion_factor", "to_survey_unit", "read_in_survey_unit", "inpaint",
+           "center_crop"]
 
 # longest first: the stem of "a.fits.gz" is "a"
 FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
-
+#: header cards holding an AB zero point (m = ZP - 2.5 log10(value)), in order of preference
+ZERO_POINT_KEYS = ("MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP")
 
 
 def is_single(obj):
@@ -77,29 +79,50 @@ def as_list(obj, what):
     return items
 
 
-def conversion_factor(unit, survey, band, what):
-    """Factor taking values in ``unit`` to ``survey.flux_unit`` in ``band``; raises UnitError."""
-    target = survey.flux_unit
-    if unit == target:
-        return 1.0
+def _zero_point(header):
+    """A band header's AB zero point (``MAGZERO`` and its common aliases), or None."""
+    for key in ZERO_POINT_KEYS:
+        value = header.get(key) if header is not None else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+            return float(value)
+    return None
+
+
+def conversion_factor(image, survey, band, what):
+    """
+    Factor taking one band (a CCDData) to ``survey.flux_unit``, or None if it has no unit.
+
+    A zero-point card (``MAGZERO``...) defines the calibration; where the unit
+    also defines one (maggies, janskys) the two must agree to 0.1%.
+    """
+    unit = image.unit
+    has_unit = unit is not None and unit != u.dimensionless_unscaled
+    zero_point = _zero_point(image.meta)
     try:
-        return float(unit.to(target))
-    except u.UnitConversionError:
-        pass
-    have = maggies_per_unit(unit)
-    if have is not None:
-        return float(have / survey.maggies_per_unit(band))
-    msg = (f"{what} band {band!r} is in {unit!s}, which cannot be converted to the "
-           f"{survey.name} flux unit {target!s}")
-    raise UnitError(msg)
+        from_unit = survey.unit_factor(unit, band) if has_unit else None
+    except UnitError:
+        from_unit = None
+        if zero_point is None:
+            msg = (f"{what} band {band!r} is in {unit!s}, which cannot be converted to the "
+                   f"{survey.name} flux unit {survey.flux_unit!s} (and it has no MAGZERO card)")
+            raise UnitError(msg) from None
+    if zero_point is None:
+        return from_unit
+    from_zero_point = survey.unit_factor(unit, band, zero_point=zero_point)
+    if from_unit is not None and not np.isclose(from_unit, from_zero_point, rtol=1e-3):
+        msg = (f"{what} band {band!r}: its unit {unit!s} and its zero point {zero_point} "
+               f"disagree about its calibration (factors {from_unit:.6g} and "
+               f"{from_zero_point:.6g} to {survey.flux_unit!s})")
+        raise UnitError(msg)
+    return from_zero_point
 
 
 def to_survey_unit(cutouts, survey, what):
     """
     New cutouts with every band in ``survey.flux_unit``.
 
-    Unitless bands are assumed to be in the survey's unit, with one
-    `~astropy.utils.exceptions.AstropyUserWarning` for the whole list.
+    Bands with neither a unit nor a zero point are assumed to be in the survey's
+    unit, with one `~astropy.utils.exceptions.AstropyUserWarning` for the whole list.
     """
     out = []
     assumed = 0
@@ -107,26 +130,43 @@ def to_survey_unit(cutouts, survey, what):
         name = f"{what}[{k}]" if len(cutouts) > 1 else what
         factors = {}
         for band in cutout.bands:
-            unit = cutout[band].unit
-            if unit is None or unit == u.dimensionless_unscaled:
+            factor = conversion_factor(cutout[band], survey, band, name)
+            if factor is None:
                 assumed += 1
-                factors[band] = 1.0
-            else:
-                factors[band] = conversion_factor(unit, survey, band, name)
+                factor = 1.0
+            factors[band] = factor
         if all(f == 1.0 for f in factors.values()) and all(
                 cutout[b].unit == survey.flux_unit for b in cutout.bands):
             out.append(cutout)
             continue
         scale = np.array([factors[b] for b in cutout.bands])[:, None, None]
         sigma = cutout.uncertainty_array
-        out.append(cutout.with_data(
+        converted = cutout.with_data(
             cutout.data * scale, unit=survey.flux_unit, mask=cutout.mask,
-            uncertainty=None if sigma is None else sigma * scale))
+            uncertainty=None if sigma is None else sigma * scale)
+        for band in converted.bands:
+            meta = converted[band].meta
+            for key in ZERO_POINT_KEYS:
+                if key in meta:
+                    del meta[key]
+            meta["MAGZERO"] = (survey.zero_point[band], "AB zero point: m = ZP - 2.5 log10(f)")
+        out.append(converted)
     if assumed:
         msg = (f"{assumed} band image(s) of {what} carry no unit; assumed to be in the "
                f"{survey.name} flux unit ({survey.flux_unit})")
         warnings.warn(msg, AstropyUserWarning, stacklevel=3)
     return out
+
+
+def read_in_survey_unit(items, bands, survey, what):
+    """Read every item with `~survey2survey.io.read_cutout`, in ``survey``'s flux unit."""
+    cutouts = []
+    for k, item in enumerate(items):
+        name = f"{what}[{k}]" if len(items) > 1 else what
+        if isinstance(item, (str, os.PathLike)):
+            name = f"{what} {os.fspath(item)!r}"
+        cutouts.append(read_cutout(item, bands, what=name))
+    return to_survey_unit(cutouts, survey, what)
 
 
 def inpaint(data, mask):

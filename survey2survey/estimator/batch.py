@@ -17,9 +17,10 @@ from pathlib import Path
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-from .._progress import progress_bar
-from ..exceptions import InputError, Survey2SurveyError
+from ..exceptions import InputError, InvalidOptionError, Survey2SurveyError
 from ..io import read_cutout, write_cutout
+from ..utils._progress import progress_bar
+from ..utils._validation import check_choice, check_int
 from . import _inputs
 
 __all__ = ["transform_many"]
@@ -53,21 +54,15 @@ def _named_error(exc, item, index):
 
 
 def _check_options(batch_size, scheduler, on_error):
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        msg = f"batch_size must be a positive integer, got {batch_size}"
-        raise InputError(msg)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     if scheduler == "processes":
         msg = ("scheduler='processes' would copy the fitted model into every worker process; "
                "use 'synchronous' (the default: torch uses every core for each batch), "
                "'threads', or a dask distributed Client")
-        raise InputError(msg)
-    if isinstance(scheduler, str) and scheduler not in _SCHEDULERS:
-        msg = f"scheduler must be one of {list(_SCHEDULERS)} or a dask client, got {scheduler!r}"
-        raise InputError(msg)
-    if on_error not in _ON_ERROR:
-        msg = f"on_error must be one of {list(_ON_ERROR)}, got {on_error!r}"
-        raise InputError(msg)
+        raise InvalidOptionError(msg)
+    if isinstance(scheduler, str):
+        check_choice(scheduler, _SCHEDULERS, "scheduler")
+    check_choice(on_error, _ON_ERROR, "on_error")
     return batch_size
 
 
@@ -102,7 +97,7 @@ class _PartitionWorker:
             # that transform returns the same kind (CCDData in -> CCDData out).
             if self.paths is not None and isinstance(item, (str, os.PathLike)):
                 try:
-                    item = read_cutout(item, self.estimator.bands, what=repr(str(item)))
+                    item = read_cutout(item, self.estimator.bands_, what=repr(str(item)))
                 except Survey2SurveyError as exc:
                     results.append(self._fail(exc, item, index))
                     continue

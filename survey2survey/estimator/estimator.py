@@ -1,64 +1,50 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
 `Survey2Survey`: fit a translator on survey pairs, then translate cutouts with WCS and flux intact.
+
+The class holds the public verbs; the work is done by private modules that take
+explicit arguments: ``_pairs`` (training pairs), ``_codec`` (flux <-> network
+values), ``_inference`` (batching, tiling, ensembles), ``_provenance`` (output
+headers) and ``_archive`` (the saved file).
 """
 
+import copy
 import inspect
-import json
 import logging
-import os
-import tempfile
-import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
-from astropy.nddata import CCDData, NDData, StdDevUncertainty
-from astropy.utils.exceptions import AstropyUserWarning
+from astropy.nddata import NDData
+from astropy.table import Table
 
-from .._progress import progress_bar
 from ..exceptions import (
-    AlignmentError,
     ImageTooSmallError,
     InputError,
     InvalidDataError,
+    InvalidOptionError,
     NotFittedError,
-    ShapeMismatchError,
-    TrainingDataError,
+    TranslatorError,
     WeightsFileError,
 )
-from ..io import Cutout, atomic_write, read_cutout, write_cutout
-from ..io._wcs import same_wcs
+from ..io import write_cutout
 from ..surveys import get_survey
+from ..utils._validation import check_bool, check_choice, check_int, check_number, parse_bands
 from . import _inputs
-from .normalization import AsinhNormalizer
-from .paper import (
-    PAPER_Q,
-    PAPER_STRETCH,
-    average_layer,
-    composite_to_array,
-    lupton_composite,
-    to_nanomaggies,
-)
-from .provenance import provenance_header
-from .tiling import tile_apply
+from ._archive import read_archive, write_archive
+from ._codec import codec_from_dict, make_codec
+from ._inference import tiling_options, translate_arrays
+from ._pairs import align_to_sources, prepare_pairs, warn_rejections
+from ._paper import PAPER_Q, PAPER_STRETCH
+from ._provenance import output_cutout, provenance_header
 
-__all__ = ["Survey2Survey"]
+__all__ = ["Survey2Survey", "PAPER_STRETCH", "PAPER_Q"]
 
 log = logging.getLogger(__name__)
 
-FILE_FORMAT = "survey2survey-estimator"
-FILE_FORMAT_VERSION = 1
-_CONFIG_MEMBER = "estimator.json"
-_MAX_CONFIG_BYTES = 10_000_000
-
-# Header cards describing the *input* survey's calibration, dropped from translated output.
-_SURVEY_KEYS = ("SURVEY", "MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "FLUXMAG0", "BUNIT", "PSF",
-                "PSFMODEL", "PSFFWHM", "PSFBETA", "FWHM", "SEEING", "SKYLEVEL", "SKY", "SKYSIG",
-                "SKYNOISE", "NOISE", "NOISESIG", "GAIN", "PIXSCALE", "TRUTH", "NOISELESS")
 _MODES = ("flux", "paper")
 _GRIDS = ("source", "target")
+_ALIGN_METHODS = ("adaptive", "exact", "interp")
+_PRECISIONS = ("fp32", "auto", "bf16", "fp16")
 
 
 class Survey2Survey:
@@ -73,20 +59,27 @@ class Survey2Survey:
     tiling of large fields, the input WCS kept exactly, optional model
     uncertainty and provenance header cards.
 
+    It follows scikit-learn's conventions: ``__init__`` only stores its
+    parameters (checked, and surveys and translators created, by `fit`);
+    fitted attributes end with ``_``; `get_params` / `set_params` read and
+    change the parameters; `score` returns one number.
+
     Parameters
     ----------
     translator : str or `~survey2survey.translators.Translator`, optional
         Registered translator name (``'aecnn'``, ``'cyclegan'``, ``'unet'``...) or
-        an instance (then ``translator_params`` must be empty and ``n_ensemble`` 1).
+        an instance, fitted in place (then ``translator_params`` must be empty
+        and ``n_ensemble`` 1).
     source, target : str or `~survey2survey.surveys.Survey`, optional
         The surveys translated from and to.
     bands : str or sequence of str, optional
-        The bands used, in channel order; each must exist in both surveys.
+        The bands used, in channel order (``'gri'``, ``'g,r,i'`` or a list);
+        each must exist in both surveys.
     mode : {'flux', 'paper'}, optional
         ``'flux'`` (default): calibrated float images in and out through the
         asinh normalisation. ``'paper'``: the paper's pipeline, with Lupton RGB
         8-bit composites in and 8-bit composites out (3 bands only; the output
-        is dimensionless 0-255, see `survey2survey.estimator.average_layer`).
+        is dimensionless 0-255).
     output_grid : {'source', 'target'}, optional
         ``'source'`` keeps the input's pixel grid and WCS exactly; ``'target'``
         resamples the output onto the target survey's pixel scale
@@ -99,39 +92,53 @@ class Survey2Survey:
         Seed of the (first) translator; member ``k`` uses ``seed + k``.
     tile_size : int, optional
         Largest image side translated in one piece; larger fields are tiled
-        (default: ``max(256, training size)``).
+        (default: the largest of 256, the training size and six receptive-field
+        radii).
     overlap, blend : int, optional
-        Tile overlap and cross-fade width in pixels (defaults ``tile_size // 4``
-        and ``overlap // 2``), see `survey2survey.estimator.tile_apply`.
-    align_method : str, optional
+        Tile overlap and cross-fade width in pixels; the default overlap leaves
+        at least the translator's receptive-field radius outside the
+        cross-fade, and a smaller explicit one is refused.
+    align_method : {'adaptive', 'exact', 'interp'}, optional
         Resampling method of `survey2survey.alignment.align` for training pairs.
     min_coverage : float, optional
         Pairs whose aligned target covers less of the source grid are rejected.
     max_masked_fraction : float, optional
         Pairs with more masked pixels than this (in any band) are rejected.
     normalizer : dict, optional
-        Keyword arguments of `~survey2survey.estimator.AsinhNormalizer`
-        (``beta_factor``, ``percentiles``, ``margin``).
+        Options of the asinh stretch: ``beta_factor``, ``percentiles``, ``margin``.
     paper_stretch, paper_q : float, optional
         Lupton stretch (in nanomaggies) and softening of the paper-mode composites.
     precision : {'fp32', 'auto', 'bf16', 'fp16'}, optional
         Inference precision passed to the translator's ``predict``. ``'fp32'``
         (default) keeps calibrated fluxes exact to float32; ``'auto'`` is faster
         on GPUs but rounds the network output to about 3 significant digits.
+    device : str or None, optional
+        Torch device of the translators (None: ``survey2survey.conf.default_device``).
+    warm_start : bool, optional
+        When True, `fit` on a fitted estimator continues training its
+        translators (and keeps its flux encoding) instead of starting afresh:
+        fine-tuning.
     **translator_params
         Passed to the translator (e.g. ``epochs=3, batch_size=8``).
 
     Attributes
     ----------
+    source_, target_ : `~survey2survey.surveys.Survey`
+        The surveys.
+    bands_ : tuple of str
+        The bands, in channel order.
     translators_ : list of `~survey2survey.translators.Translator`
         The fitted translator(s).
-    source_normalizer_, target_normalizer_ : `~survey2survey.estimator.AsinhNormalizer`
-        The fitted stretches (flux mode).
+    codec_ : object
+        The fitted flux <-> network-value conversion (its ``to_dict()``
+        describes it: the asinh stretch parameters in flux mode).
+    training_shape_ : tuple of int
+        The image shape trained on.
     n_rejected_ : int
         Number of training pairs rejected by the last `fit`.
     rejected_ : list of (int, str)
         Index and reason of each rejected pair.
-    history_ : list
+    history_ : list of `~survey2survey.translators.TrainingHistory`
         The training history of each translator.
 
     Examples
@@ -140,214 +147,193 @@ class Survey2Survey:
     >>> s2s = Survey2Survey("aecnn", source="sdss", target="des", bands="gri", epochs=2)
     >>> s2s
     <Survey2Survey aecnn SDSS->DES bands='gri' mode='flux' (not fitted)>
+    >>> s2s.get_params()["epochs"]
+    2
     """
 
     def __init__(self, translator="aecnn", *, source="sdss", target="des", bands="gri",
                  mode="flux", output_grid="source", n_ensemble=1, seed=0, tile_size=None,
                  overlap=None, blend=None, align_method="adaptive", min_coverage=0.9,
                  max_masked_fraction=0.5, normalizer=None, paper_stretch=PAPER_STRETCH,
-                 paper_q=PAPER_Q, precision="fp32", **translator_params):
-        self.source = get_survey(source)
-        self.target = get_survey(target)
-        bands = tuple(bands) if not isinstance(bands, str) else tuple(
-            bands if "," not in bands else [b.strip() for b in bands.split(",")])
-        self.bands = self.target.check_bands(self.source.check_bands(bands))
-        if mode not in _MODES:
-            msg = f"mode must be one of {_MODES}, got {mode!r}"
-            raise ValueError(msg)
-        if mode == "paper" and len(self.bands) != 3:
-            msg = f"mode='paper' makes RGB composites and needs 3 bands, got {list(self.bands)}"
-            raise ValueError(msg)
-        if output_grid not in _GRIDS:
-            msg = f"output_grid must be one of {_GRIDS}, got {output_grid!r}"
-            raise ValueError(msg)
-        if mode == "paper" and output_grid == "target":
-            msg = ("mode='paper' produces 8-bit composites, which cannot be resampled "
-                   "flux-conservingly: use output_grid='source'")
-            raise ValueError(msg)
-        n_ensemble = int(n_ensemble)
-        if n_ensemble < 1:
-            msg = f"n_ensemble must be at least 1, got {n_ensemble}"
-            raise ValueError(msg)
+                 paper_q=PAPER_Q, precision="fp32", device=None, warm_start=False,
+                 **translator_params):
+        self.translator = translator
+        self.source = source
+        self.target = target
+        self.bands = bands
         self.mode = mode
         self.output_grid = output_grid
         self.n_ensemble = n_ensemble
-        self.seed = int(seed)
-        self.tile_size = None if tile_size is None else int(tile_size)
-        self.overlap = None if overlap is None else int(overlap)
-        self.blend = None if blend is None else int(blend)
+        self.seed = seed
+        self.tile_size = tile_size
+        self.overlap = overlap
+        self.blend = blend
         self.align_method = align_method
-        self.min_coverage = float(min_coverage)
-        self.max_masked_fraction = float(max_masked_fraction)
-        self.normalizer = dict(normalizer or {})
-        AsinhNormalizer(self.bands, **self.normalizer)  # validate early
-        self.paper_stretch = float(paper_stretch)
-        self.paper_q = float(paper_q)
-        self.precision = str(precision)
+        self.min_coverage = min_coverage
+        self.max_masked_fraction = max_masked_fraction
+        self.normalizer = normalizer
+        self.paper_stretch = paper_stretch
+        self.paper_q = paper_q
+        self.precision = precision
+        self.device = device
+        self.warm_start = warm_start
+        self.translator_params = dict(translator_params)
 
-        from ..translators import Translator
+    # --- parameters ----------------------------------------------------------------------
 
-        if isinstance(translator, Translator):
-            if translator_params or n_ensemble != 1:
+    @classmethod
+    def _param_names(cls):
+        """The named ``__init__`` parameters, in order (scikit-learn's ``_get_param_names``)."""
+        signature = inspect.signature(cls.__init__)
+        return [name for name, p in signature.parameters.items()
+                if name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+
+    def get_params(self, deep=False):
+        """
+        The estimator's parameters: every ``__init__`` argument, translator parameters included.
+
+        ``Survey2Survey(**s2s.get_params())`` builds an unfitted copy.
+
+        Parameters
+        ----------
+        deep : bool, optional
+            Accepted for scikit-learn compatibility; the result is the same.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = {name: getattr(self, name) for name in self._param_names()}
+        params.update(self.translator_params)
+        return params
+
+    def set_params(self, **params):
+        """
+        Set parameters (named ones, or translator parameters such as ``epochs``); returns self.
+
+        Changes take effect at the next `fit`.
+        """
+        names = set(self._param_names())
+        for key, value in params.items():
+            if key in names:
+                setattr(self, key, value)
+            else:
+                self.translator_params[key] = value
+        return self
+
+    def _checked(self):
+        """The validated parameters, with surveys and bands resolved; raises on bad values."""
+        from ..translators import Translator, get_translator
+
+        source, target = get_survey(self.source), get_survey(self.target)
+        bands = target.check_bands(source.check_bands(parse_bands(self.bands)))
+        mode = check_choice(self.mode, _MODES, "mode")
+        if mode == "paper" and len(bands) != 3:
+            msg = f"mode='paper' makes RGB composites and needs 3 bands, got {list(bands)}"
+            raise InvalidOptionError(msg)
+        output_grid = check_choice(self.output_grid, _GRIDS, "output_grid")
+        if mode == "paper" and output_grid == "target":
+            msg = ("mode='paper' produces 8-bit composites, which cannot be resampled "
+                   "flux-conservingly: use output_grid='source'")
+            raise InvalidOptionError(msg)
+        n_ensemble = check_int(self.n_ensemble, "n_ensemble", minimum=1)
+        if isinstance(self.translator, Translator):
+            if self.translator_params or n_ensemble != 1:
                 msg = ("pass translator parameters and n_ensemble only with a translator name, "
                        "not with a Translator instance")
-                raise ValueError(msg)
-            self.translator_name = translator.name
-            self.translator_params = dict(translator.params)
-            self.translators_ = [translator]
+                raise InvalidOptionError(msg)
+        elif isinstance(self.translator, str):
+            get_translator(self.translator)
         else:
-            self.translator_name = str(translator)
-            self.translator_params = dict(translator_params)
-            self.translators_ = [self._create_translator(k) for k in range(n_ensemble)]
-        self.source_normalizer_ = None
-        self.target_normalizer_ = None
-        self.training_shape_ = None
-        self.n_rejected_ = 0
-        self.rejected_ = []
-        self.history_ = []
-        self._fitted = False
+            msg = f"translator must be a name or a Translator, got {self.translator!r}"
+            raise InvalidOptionError(msg)
+        for name in ("tile_size", "overlap", "blend"):
+            check_int(getattr(self, name), name, minimum=0 if name != "tile_size" else 1,
+                      allow_none=True)
+        normalizer = self.normalizer or {}
+        if not isinstance(normalizer, dict):
+            msg = f"normalizer must be a dict of stretch options, got {normalizer!r}"
+            raise InvalidOptionError(msg)
+        checked = dict(
+            source=source, target=target, bands=bands, mode=mode, output_grid=output_grid,
+            n_ensemble=n_ensemble, seed=check_int(self.seed, "seed", minimum=0),
+            align_method=check_choice(self.align_method, _ALIGN_METHODS, "align_method"),
+            min_coverage=check_number(self.min_coverage, "min_coverage", minimum=0, maximum=1),
+            max_masked_fraction=check_number(self.max_masked_fraction, "max_masked_fraction",
+                                             minimum=0, maximum=1),
+            normalizer=dict(normalizer),
+            paper_stretch=check_number(self.paper_stretch, "paper_stretch", minimum=0,
+                                       exclusive_minimum=True),
+            paper_q=check_number(self.paper_q, "paper_q", minimum=0, exclusive_minimum=True),
+            precision=check_choice(self.precision, _PRECISIONS, "precision"),
+            warm_start=check_bool(self.warm_start, "warm_start"))
+        make_codec(mode, source=source, target=target, bands=bands, normalizer=normalizer,
+                   paper_stretch=checked["paper_stretch"], paper_q=checked["paper_q"])
+        return checked
 
-    # ------------------------------------------------------------------------------
-    def _create_translator(self, k):
+    def _new_translators(self, checked):
         from ..translators import Translator
 
-        params = dict(self.translator_params)
-        accepted, open_kwargs = _accepted_params(self.translator_name)
-        n_channels = len(self.bands)
-        if "bands" in accepted:
-            params.setdefault("bands", n_channels)
-        elif "in_channels" in accepted or open_kwargs:
-            params.setdefault("in_channels", n_channels)
-        if "seed" in accepted or open_kwargs:
-            params["seed"] = int(params.get("seed", self.seed)) + k
-        return Translator.create(self.translator_name, **params)
+        if isinstance(self.translator, Translator):
+            return [self.translator]
+        translators = []
+        for k in range(checked["n_ensemble"]):
+            params = dict(self.translator_params)
+            params.setdefault("in_channels", len(checked["bands"]))
+            params.setdefault("out_channels", len(checked["bands"]))
+            params["seed"] = int(params.get("seed", checked["seed"])) + k
+            if self.device is not None:
+                params["device"] = self.device
+            try:
+                translators.append(Translator.create(self.translator, **params))
+            except TypeError as exc:
+                msg = f"the {self.translator!r} translator does not accept these parameters: {exc}"
+                raise InvalidOptionError(msg) from None
+        return translators
+
+    # --- state -----------------------------------------------------------------------------
 
     def __repr__(self):
-        state = "fitted" if self._fitted else "not fitted"
-        ens = f" x{self.n_ensemble}" if self.n_ensemble > 1 else ""
-        return (f"<Survey2Survey {self.translator_name}{ens} {self.source.name}->"
-                f"{self.target.name} bands={''.join(self.bands)!r} mode={self.mode!r} ({state})>")
+        name = getattr(self.translator, "name", self.translator)
+        ens = f" x{self.n_ensemble}" if self.n_ensemble != 1 else ""
+        names = []
+        for survey in (self.source, self.target):
+            try:
+                names.append(get_survey(survey).name)
+            except Exception:  # noqa: BLE001 - a repr never raises
+                names.append(str(survey))
+        try:
+            bands = "".join(parse_bands(self.bands))
+        except Exception:  # noqa: BLE001
+            bands = str(self.bands)
+        state = "fitted" if self.is_fitted else "not fitted"
+        return (f"<Survey2Survey {name}{ens} {names[0]}->{names[1]} bands={bands!r} "
+                f"mode={self.mode!r} ({state})>")
 
     @property
-    def translator(self):
-        """The (first) translator."""
-        return self.translators_[0]
-
-    @property
-    def fitted(self):
+    def is_fitted(self):
         """Whether `fit` has run (or a fitted estimator was loaded)."""
-        return self._fitted
+        return getattr(self, "translators_", None) is not None
 
     @property
     def min_size(self):
-        """Smallest image side the translator accepts, in pixels."""
-        return int(getattr(self.translator, "min_size", 1) or 1)
+        """Smallest image side the (fitted) translator accepts, in pixels."""
+        self._require_fitted()
+        return int(getattr(self.translators_[0], "min_size", 1) or 1)
 
     def _require_fitted(self):
-        if not self._fitted:
-            msg = (f"this Survey2Survey estimator ({self.translator_name}) is not fitted yet: "
-                   f"call fit() first or load a saved one with Survey2Survey.load()")
+        if not self.is_fitted:
+            name = getattr(self.translator, "name", self.translator)
+            msg = (f"this Survey2Survey estimator ({name}) is not fitted yet: call fit() first "
+                   "or load a saved one with Survey2Survey.load()")
             raise NotFittedError(msg)
 
-    # ------------------------------------------------------------------------------
-    # Input handling
-    def _read(self, items, survey, what):
-        cutouts = []
-        for k, item in enumerate(items):
-            name = f"{what}[{k}]" if len(items) > 1 else what
-            if isinstance(item, (str, os.PathLike)):
-                name = f"{what} {os.fspath(item)!r}"
-            cutouts.append(read_cutout(item, self.bands, what=name))
-        return _inputs.to_survey_unit(cutouts, survey, what)
+    # --- fit -------------------------------------------------------------------------------
 
-    def _pair_lists(self, source, target):
-        """Source and target input lists from any of the accepted training inputs."""
-        if target is None:
-            if _inputs.is_pairs_directory(source):
-                from ..datasets import load_pairs
-
-                source = load_pairs(source)
-            if _inputs.is_pairs(source):
-                pairs = list(source)
-                target = [p.target for p in pairs]
-                source = [p.source for p in pairs]
-                if any(t is None for t in target):
-                    msg = ("the pairs given have no target cutouts (an 'external' split?); "
-                           "fit needs target-survey images")
-                    raise TrainingDataError(msg)
-                return source, target
-            msg = ("fit needs target cutouts: pass target=, a pairs directory "
-                   "(survey2survey.datasets.save_pairs layout) or a SurveyPairs sequence")
-            raise TrainingDataError(msg)
-        return _inputs.as_list(source, "source"), _inputs.as_list(target, "target")
-
-    def _align_pairs(self, sources, targets):
-        """Aligned (source, target) flux stacks; rejected pairs are logged and counted."""
-        from ..alignment import align
-
-        rejected = []
-        kept = []
-        for k, (src, tgt) in enumerate(zip(sources, targets, strict=True)):
-            reason = None
-            try:
-                if src.shape == tgt.shape and same_wcs(src.wcs, tgt.wcs, shape=src.shape,
-                                                       tolerance=1e-3):
-                    aligned = tgt
-                else:
-                    aligned = align(tgt, src, method=self.align_method, conserve_flux=True,
-                                    min_coverage=self.min_coverage)
-            except (AlignmentError, InvalidDataError, ShapeMismatchError) as exc:
-                reason = f"alignment failed: {exc}"
-            if reason is None:
-                reason = self._mask_reason(src, "source") or self._mask_reason(aligned, "target")
-            if reason is not None:
-                rejected.append((k, reason))
-                continue
-            kept.append((src, aligned))
-        return kept, rejected
-
-    def _mask_reason(self, cutout, role):
-        fractions = cutout.mask.reshape(len(cutout), -1).mean(axis=1)
-        worst = int(np.argmax(fractions))
-        if fractions[worst] > self.max_masked_fraction:
-            return (f"{role} band {cutout.bands[worst]!r} is {100 * fractions[worst]:.0f}% "
-                    f"masked (max_masked_fraction={self.max_masked_fraction})")
-        return None
-
-    def _stack(self, cutouts, shape):
-        data = np.stack([_inputs.inpaint(_inputs.center_crop(c.data, shape),
-                                         _inputs.center_crop(c.mask, shape)) for c in cutouts])
-        mask = np.stack([_inputs.center_crop(c.mask, shape) for c in cutouts])
-        return data, mask
-
-    def _report_rejections(self, rejected, total):
-        self.rejected_ = list(rejected)
-        self.n_rejected_ = len(rejected)
-        for index, reason in rejected:
-            log.warning("training pair %d rejected: %s", index, reason)
-        if rejected:
-            msg = (f"{len(rejected)} of {total} training pair(s) rejected (see the "
-                   f"estimator's rejected_ attribute): {rejected[0][1]}"
-                   + (" ..." if len(rejected) > 1 else ""))
-            warnings.warn(msg, AstropyUserWarning, stacklevel=3)
-
-    def _network_input(self, flux, survey, role):
-        """Network input ``(..., C, H, W)`` float32 from ``role`` ('source'/'target') fluxes."""
-        if self.mode == "paper":
-            nmgy = to_nanomaggies(flux, survey, self.bands)
-            flat = nmgy.reshape((-1,) + nmgy.shape[-3:])
-            rgb = np.stack([lupton_composite(img, stretch=self.paper_stretch, Q=self.paper_q)
-                            for img in flat])
-            return composite_to_array(rgb).reshape(flux.shape)
-        # chosen by role, not by survey: source and target may be the same Survey object
-        normalizer = self.source_normalizer_ if role == "source" else self.target_normalizer_
-        return normalizer.transform(flux).astype(np.float32)
-
-    # ------------------------------------------------------------------------------
     def fit(self, source, target=None, *, validation=0.1, epochs=None, progress=None,
             callbacks=(), checkpoint_dir=None, resume=False):
         """
-        Fit the normalisation and the translator(s) on source/target pairs.
+        Fit the flux encoding and the translator(s) on source/target pairs.
 
         Parameters
         ----------
@@ -381,6 +367,8 @@ class Survey2Survey:
 
         Raises
         ------
+        survey2survey.exceptions.InvalidOptionError
+            If a parameter of the estimator has an invalid value.
         survey2survey.exceptions.TrainingDataError
             If no target is given or every pair is rejected.
         survey2survey.exceptions.InputError
@@ -392,224 +380,55 @@ class Survey2Survey:
             When pairs are rejected (each reason is logged; the count is in
             ``n_rejected_``) or inputs carry no unit.
         """
-        source_items, target_items = self._pair_lists(source, target)
-        paired = bool(getattr(self.translator, "paired", True))
-        if paired and len(source_items) != len(target_items):
-            msg = (f"got {len(source_items)} source and {len(target_items)} target cutouts; "
-                   f"the {self.translator_name} translator trains on pairs of the same objects")
-            raise TrainingDataError(msg)
-        sources = self._read(source_items, self.source, "source")
-        targets = self._read(target_items, self.target, "target")
-
-        if paired:
-            kept, rejected = self._align_pairs(sources, targets)
-            self._report_rejections(rejected, len(sources))
-            sources = [s for s, _ in kept]
-            targets = [t for _, t in kept]
+        checked = self._checked()
+        warm = checked["warm_start"] and self.is_fitted
+        if warm and (checked["bands"] != self.bands_ or checked["mode"] != self.codec_.mode):
+            msg = ("warm_start continues the fitted translators, so bands and mode must stay "
+                   f"{list(self.bands_)} and {self.codec_.mode!r}")
+            raise InvalidOptionError(msg)
+        # a warm start trains copies: a fit that fails leaves the fitted model as it was
+        translators = ([copy.deepcopy(t) for t in self.translators_] if warm
+                       else self._new_translators(checked))
+        prepared = prepare_pairs(
+            source, target, bands=checked["bands"], source_survey=checked["source"],
+            target_survey=checked["target"], paired=bool(getattr(translators[0], "paired", True)),
+            align_method=checked["align_method"], min_coverage=checked["min_coverage"],
+            max_masked_fraction=checked["max_masked_fraction"],
+            min_size=int(getattr(translators[0], "min_size", 1) or 1))
+        warn_rejections(prepared.rejected, prepared.total, log=log)
+        if warm:
+            codec = self.codec_
         else:
-            sources, targets = self._unpaired(sources, targets)
-        if not sources or not targets:
-            msg = (f"no usable training pair left ({self.n_rejected_} rejected); first reason: "
-                   f"{self.rejected_[0][1] if self.rejected_ else 'none'}")
-            raise TrainingDataError(msg)
-
-        shapes = [c.shape for c in sources + targets]
-        shape = (min(s[0] for s in shapes), min(s[1] for s in shapes))
-        if min(shape) < self.min_size:
-            msg = (f"training cutouts of {shape[0]}x{shape[1]} pixels are smaller than the "
-                   f"{self.translator_name} translator's minimum size {self.min_size}")
-            raise ImageTooSmallError(msg)
-        x_flux, x_mask = self._stack(sources, shape)
-        y_flux, y_mask = self._stack(targets, shape)
-        # a fit that fails part-way must not leave new normalisers beside old weights
-        self._fitted = False
-        if self.mode == "flux":
-            self.source_normalizer_ = AsinhNormalizer(self.bands, **self.normalizer).fit(
-                x_flux, mask=x_mask)
-            self.target_normalizer_ = AsinhNormalizer(self.bands, **self.normalizer).fit(
-                y_flux, mask=y_mask)
-        x = self._network_input(x_flux, self.source, "source")
-        y = self._network_input(y_flux, self.target, "target")
-
-        self.history_ = []
-        for k, translator in enumerate(self.translators_):
+            codec = make_codec(checked["mode"], source=checked["source"], target=checked["target"],
+                               bands=checked["bands"], normalizer=checked["normalizer"],
+                               paper_stretch=checked["paper_stretch"],
+                               paper_q=checked["paper_q"])
+            codec.fit(prepared.source_flux, prepared.source_mask, prepared.target_flux,
+                      prepared.target_mask)
+        x = codec.encode_source(prepared.source_flux)
+        y = codec.encode_target(prepared.target_flux)
+        history = []
+        for k, translator in enumerate(translators):
             kwargs = dict(validation=validation, epochs=epochs, progress=progress,
                           callbacks=callbacks, resume=resume)
             if checkpoint_dir is not None:
                 kwargs["checkpoint_dir"] = (Path(checkpoint_dir) / f"member{k}"
-                                            if self.n_ensemble > 1 else Path(checkpoint_dir))
-            self.history_.append(translator.fit(x, y, **kwargs))
-        self.training_shape_ = tuple(int(v) for v in shape)
-        self._hashes = None
-        self._fitted = True
+                                            if len(translators) > 1 else Path(checkpoint_dir))
+            history.append(translator.fit(x, y, **kwargs))
+        # the fitted state changes only once everything succeeded
+        self.source_, self.target_ = checked["source"], checked["target"]
+        self.bands_ = checked["bands"]
+        self.codec_ = codec
+        self.translators_ = translators
+        self.training_shape_ = prepared.shape
+        self.rejected_ = list(prepared.rejected)
+        self.n_rejected_ = len(prepared.rejected)
+        self.history_ = history
+        self._checked_params = checked
+        self._weights_hashes = None
         return self
 
-    def _unpaired(self, sources, targets):
-        """Unpaired training sets: targets put on the source pixel scale, bad ones dropped."""
-        from ..alignment import regrid
-
-        rejected = []
-        good_sources = []
-        for k, src in enumerate(sources):
-            reason = self._mask_reason(src, "source")
-            if reason:
-                rejected.append((f"source {k}", reason))
-            else:
-                good_sources.append(src)
-        good_targets = []
-        for k, tgt in enumerate(targets):
-            try:
-                tgt = regrid(tgt, self.source.pixel_scale, method=self.align_method,
-                             conserve_flux=True)
-            except (AlignmentError, InvalidDataError) as exc:
-                rejected.append((f"target {k}", f"could not be regridded: {exc}"))
-                continue
-            reason = self._mask_reason(tgt, "target")
-            if reason:
-                rejected.append((f"target {k}", reason))
-            else:
-                good_targets.append(tgt)
-        self._report_rejections(rejected, len(sources) + len(targets))
-        return good_sources, good_targets
-
-    # ------------------------------------------------------------------------------
-    def _predict_function(self, uncertainty, n_samples):
-        """A function from network-input tiles to output-space tiles (and spread channels)."""
-        import torch
-
-        n_channels = len(self.bands)
-
-        def to_output(values):
-            values = np.asarray(values, dtype=float)
-            if self.mode == "paper":
-                return 255.0 * np.clip(values, 0.0, 1.0)
-            return self.target_normalizer_.inverse(values)
-
-        def function(batch):
-            tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-            if self.n_ensemble > 1:
-                members = np.stack([to_output(t.predict(tensor, precision=self.precision).numpy())
-                                    for t in self.translators_])
-                mean = members.mean(axis=0)
-                if not uncertainty:
-                    return mean
-                return np.concatenate([mean, members.std(axis=0)], axis=1)
-            mean = to_output(self.translator.predict(tensor, precision=self.precision).numpy())
-            if not uncertainty:
-                return mean
-            samples = self.translator.predict_samples(tensor, n_samples,
-                                                      precision=self.precision, seed=self.seed)
-            samples = to_output(np.asarray(samples.numpy() if hasattr(samples, "numpy")
-                                           else samples))
-            return np.concatenate([mean, samples.std(axis=0)], axis=1)
-
-        return function, n_channels
-
-    def _translate_arrays(self, arrays, *, uncertainty, n_samples, batch_size, progress):
-        """Output-space arrays for a list of network inputs ``(C, H, W)``."""
-        function, n_channels = self._predict_function(uncertainty, n_samples)
-        tile = self.tile_size or max(256, *(self.training_shape_ or (0,)))
-        batch_size = int(batch_size or getattr(self.translator, "batch_size", 16) or 16)
-        results = [None] * len(arrays)
-        small = {}
-        for k, array in enumerate(arrays):
-            if max(array.shape[-2:]) <= tile:
-                small.setdefault(array.shape, []).append(k)
-        bar = progress_bar(total=len(arrays), progress=progress, desc="translating",
-                           unit="cutout", hide_single=True)
-        for indices in small.values():
-            for start in range(0, len(indices), batch_size):
-                chunk = indices[start:start + batch_size]
-                out = function(np.stack([arrays[i] for i in chunk]))
-                for i, res in zip(chunk, out, strict=False):
-                    results[i] = res
-                bar.update(len(chunk))
-        for k, array in enumerate(arrays):
-            if results[k] is None:
-                results[k] = tile_apply(function, array, tile_size=tile, overlap=self.overlap,
-                                        blend=self.blend, min_size=self.min_size,
-                                        batch_size=batch_size)
-                bar.update(1)
-        bar.close()
-        outputs = [res[:n_channels] for res in results]
-        spreads = [res[n_channels:] if uncertainty else None for res in results]
-        return outputs, spreads
-
-    def _check_transformable(self, cutout, what):
-        ny, nx = cutout.shape
-        if min(ny, nx) < self.min_size:
-            msg = (f"{what} is {ny}x{nx} pixels, smaller than the {self.translator_name} "
-                   f"translator's receptive field / minimum size ({self.min_size} pixels per side)")
-            raise ImageTooSmallError(msg)
-        mask = cutout.mask
-        for k, band in enumerate(cutout.bands):
-            if mask[k].all():
-                msg = f"{what} band {band!r} has every pixel masked: nothing to translate"
-                raise InvalidDataError(msg)
-
-    def _output_cutout(self, cutout, values, spread, *, to_target_grid):
-        """The translated cutout on the input's grid, with units, mask and provenance."""
-        mask = cutout.mask
-        prov = provenance_header(
-            translator=self.translator_name, params=self._identity(),
-            source=self.source.name, target=self.target.name, mode=self.mode,
-            history=[f"survey2survey: input bands {','.join(self.bands)} in "
-                     f"{self.source.flux_unit}; output in {self.target.name} "
-                     + ("8-bit Lupton composite values (paper mode)" if self.mode == "paper"
-                        else f"{self.target.flux_unit} (ZP per band in MAGZERO)")])
-        bands = {}
-        for k, band in enumerate(self.bands):
-            image = cutout[band]
-            meta = fits.Header(image.meta) if image.meta is not None else fits.Header()
-            for key in _SURVEY_KEYS:
-                meta.remove(key, ignore_missing=True, remove_all=True)
-            meta["SURVEY"] = (self.target.name, "survey whose look this image imitates")
-            meta["FILTER"] = band
-            if self.mode == "flux":
-                unit = self.target.flux_unit
-                meta["MAGZERO"] = (self.target.zero_point[band],
-                                   "AB zero point: m = ZP - 2.5 log10(f)")
-                data = values[k].astype(float)
-            else:
-                unit = "adu"
-                data = np.round(np.clip(values[k], 0, 255)).astype(np.uint8)
-            meta.extend(prov, update=True)
-            bands[band] = CCDData(
-                data, unit=unit, wcs=image.wcs.deepcopy(),
-                mask=mask[k].copy() if mask[k].any() else None,
-                uncertainty=None if spread is None else StdDevUncertainty(spread[k].copy()),
-                meta=meta)
-        meta = cutout.meta.copy()
-        for key in _SURVEY_KEYS:
-            meta.remove(key, ignore_missing=True, remove_all=True)
-        meta["SURVEY"] = (self.target.name, "survey whose look this image imitates")
-        meta.extend(prov, update=True)
-        out = Cutout(bands, meta=meta)
-        if to_target_grid:
-            from ..alignment import regrid
-
-            out = regrid(out, self.target.pixel_scale, conserve_flux=True)
-            for band in out.bands:
-                out[band].meta.add_history(
-                    f"survey2survey: resampled onto the {self.target.name} pixel scale "
-                    f"{self.target.pixel_scale:.4g} (flux-conserving)")
-        return out
-
-    def _weights_hashes(self):
-        if getattr(self, "_hashes", None) is None:
-            self._hashes = [_weights_hash(t) for t in self.translators_]
-        return self._hashes
-
-    def _identity(self):
-        """What identifies this fitted model (hashed into ``S2SHASH``)."""
-        identity = {"translator": self.translator_name, "params": self.translator_params,
-                    "source": self.source.name, "target": self.target.name,
-                    "bands": list(self.bands), "mode": self.mode,
-                    "weights": self._weights_hashes()}
-        if self.source_normalizer_ is not None:
-            identity["source_normalizer"] = self.source_normalizer_.to_dict()
-            identity["target_normalizer"] = self.target_normalizer_.to_dict()
-        return identity
+    # --- transform ---------------------------------------------------------------------------
 
     def transform(self, data, *, output=None, overwrite=False, uncertainty=False, n_samples=16,
                   batch_size=None, progress=None):
@@ -622,9 +441,10 @@ class Survey2Survey:
             Anything `~survey2survey.io.read_cutout` reads (FITS path, HDU list,
             `~astropy.nddata.CCDData`/`~astropy.nddata.NDData`, ``(array, wcs)``,
             `~survey2survey.io.Cutout`, dict of bands) or a list of those; in
-            the source survey's flux unit (compatible units are converted; data
-            without unit are assumed to be in it, with a warning). Any size of at
-            least the translator's ``min_size``: large fields are tiled.
+            the source survey's flux unit (compatible units and ``MAGZERO``
+            zero points are converted; data without either are assumed to be in
+            it, with a warning). Any size of at least the translator's
+            ``min_size``: large fields are tiled.
         output : str or path, optional
             Also write the result (one input only) to this FITS file, atomically.
         overwrite : bool, optional
@@ -668,46 +488,80 @@ class Survey2Survey:
             msg = ("output= writes one file; to write many translated cutouts use "
                    "survey2survey.transform_many(estimator, inputs, output_dir=...)")
             raise InputError(msg)
-        if uncertainty and self.n_ensemble == 1 and int(n_samples) < 2:
-            msg = f"n_samples must be at least 2 to estimate a spread, got {n_samples}"
-            raise ValueError(msg)
-        what = "input"
-        cutouts = self._read(items, self.source, what)
-        outputs = self._translate_cutouts(cutouts, what, uncertainty=uncertainty,
-                                          n_samples=int(n_samples), batch_size=batch_size,
+        if uncertainty and len(self.translators_) == 1:
+            check_int(n_samples, "n_samples", minimum=2)
+        cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input")
+        outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
+                                          n_samples=n_samples, batch_size=batch_size,
                                           progress=progress,
                                           to_target_grid=self.output_grid == "target")
         if output is not None:
             write_cutout(outputs[0], output, overwrite=overwrite)
         if single and isinstance(data, NDData):
-            return outputs[0][self.bands[0]]
+            return outputs[0][self.bands_[0]]
         return outputs[0] if single else [
-            o[self.bands[0]] if isinstance(item, NDData) and len(self.bands) == 1 else o
-            for o, item in zip(outputs, items, strict=False)]
+            o[self.bands_[0]] if isinstance(item, NDData) and len(self.bands_) == 1 else o
+            for o, item in zip(outputs, items, strict=True)]
 
     def _translate_cutouts(self, cutouts, what, *, uncertainty, n_samples, batch_size,
                            progress, to_target_grid):
         """Translated cutouts for already-read source cutouts (in the source unit)."""
+        translator = self.translators_[0]
+        min_size = self.min_size
         for k, cutout in enumerate(cutouts):
-            self._check_transformable(cutout, f"{what}[{k}]" if len(cutouts) > 1 else what)
-        arrays = [self._network_input(_inputs.inpaint(c.data, c.mask), self.source, "source")
-                  for c in cutouts]
-        values, spreads = self._translate_arrays(arrays, uncertainty=uncertainty,
-                                                 n_samples=n_samples,
-                                                 batch_size=batch_size, progress=progress)
-        return [self._output_cutout(c, v, s, to_target_grid=to_target_grid)
-                for c, v, s in zip(cutouts, values, spreads, strict=True)]
+            _check_transformable(cutout, f"{what}[{k}]" if len(cutouts) > 1 else what,
+                                 min_size, translator.name)
+        tiling = tiling_options(self.tile_size, self.overlap, self.blend,
+                                receptive_field=getattr(translator, "receptive_field", None),
+                                min_size=min_size, training_shape=self.training_shape_)
+        default_batch = getattr(translator, "inference_batch_size", 16) or 16
+        batch_size = check_int(default_batch if batch_size is None else batch_size,
+                               "batch_size", minimum=1)
+        arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask)) for c in cutouts]
+        values, spreads = translate_arrays(
+            arrays, self.translators_, self.codec_.decode, n_channels=len(self.bands_),
+            tiling=tiling, min_size=min_size, batch_size=batch_size, uncertainty=uncertainty,
+            n_samples=n_samples, precision=self.precision, seed=int(self.seed),
+            progress=progress)
+        provenance = provenance_header(
+            translator=translator.name, params=self._identity(), source=self.source_.name,
+            target=self.target_.name, mode=self.codec_.mode,
+            history=[self.codec_.describe_output()])
+        outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance)
+                   for c, v, s in zip(cutouts, values, spreads, strict=True)]
+        if to_target_grid:
+            from ..alignment import regrid
 
-    # ------------------------------------------------------------------------------
+            outputs = [regrid(out, self.target_.pixel_scale, conserve_flux=True)
+                       for out in outputs]
+            for out in outputs:
+                for band in out.bands:
+                    out[band].meta.add_history(
+                        f"survey2survey: resampled onto the {self.target_.name} pixel scale "
+                        f"{self.target_.pixel_scale:.4g} (flux-conserving)")
+        return outputs
+
+    def _identity(self):
+        """What identifies this fitted model (hashed into ``S2SHASH``)."""
+        if getattr(self, "_weights_hashes", None) is None:
+            self._weights_hashes = [t.weights_sha256() for t in self.translators_]
+        return {"translator": self.translators_[0].name,
+                "params": self.translators_[0].params, "source": self.source_.name,
+                "target": self.target_.name, "bands": list(self.bands_),
+                "codec": self.codec_.to_dict(), "weights": self._weights_hashes}
+
+    # --- score -----------------------------------------------------------------------------------
+
     def score(self, source, target=None, *, progress=None):
         """
-        How well the estimator reproduces ``target`` from ``source``, vs the untranslated source.
+        The mean MSSIM of the translations against the targets (higher is better).
 
-        Each target is aligned onto its source's grid; the translated source,
-        the target and the source itself (converted to the target's flux unit,
-        the "resampled source" baseline) are put through the target stretch
-        (flux mode) or made into 8-bit composites (paper mode), reduced to one
-        layer by averaging the bands as in the paper, and compared.
+        Each target is aligned onto its source's grid; translation and target
+        are reduced to the paper's one analysis layer (the target stretch,
+        band-averaged, in flux mode; the mean of R, G, B in paper mode) and
+        compared with `~survey2survey.metrics.mssim`. `score_table` gives
+        per-pair numbers, the untranslated source beside them and aperture
+        photometry.
 
         Parameters
         ----------
@@ -718,80 +572,129 @@ class Survey2Survey:
 
         Returns
         -------
-        scores : dict
-            ``mssim`` and ``mse`` of the translation vs the target, the same for
-            the source (``mssim_baseline``, ``mse_baseline``), and ``n_pairs``.
+        score : float
         """
+        return float(np.mean(self.score_table(source, target, progress=progress)["mssim"]))
+
+    def score_table(self, source, target=None, *, truth=None, r_max=None, progress=None):
+        """
+        Per-pair scores of the translations and of the untranslated source, in a table.
+
+        For each pair: MSSIM and MSE of the analysis layers (see `score`) of
+        the translation (``mssim``, ``mse``) and of the source converted to the
+        target's unit (the "do nothing" baseline: ``mssim_baseline``,
+        ``mse_baseline``) against the target, and — in flux mode — the
+        relative aperture-flux errors (band sum, radius ``r_max``) of both
+        against the target (``flux_error``, ``flux_error_baseline``) and, when
+        ``truth`` is given, against the noise-free truth
+        (``flux_error_truth``, ``flux_error_truth_baseline``).
+
+        Parameters
+        ----------
+        source, target
+            Held-out pairs, as for `fit`.
+        truth : list of cutouts, optional
+            Noise-free target-survey images of the same pairs (any grid: aligned
+            like the targets).
+        r_max : float, optional
+            Aperture radius in pixels (default: 0.4 of the smaller image side).
+        progress : bool, optional
+            Show a progress bar.
+
+        Returns
+        -------
+        table : `~astropy.table.Table`
+            One row per kept pair (``index`` is its position in the input).
+        """
+        from ..metrics import aperture_flux, mssim
+
         self._require_fitted()
-        source_items, target_items = self._pair_lists(source, target)
-        if len(source_items) != len(target_items):
-            msg = (f"score needs pairs: got {len(source_items)} source and "
-                   f"{len(target_items)} target cutouts")
-            raise TrainingDataError(msg)
-        sources = self._read(source_items, self.source, "source")
-        targets = self._read(target_items, self.target, "target")
-        kept, rejected = self._align_pairs(sources, targets)
-        if rejected:
-            msg = f"{len(rejected)} of {len(sources)} scoring pair(s) rejected: {rejected[0][1]}"
-            warnings.warn(msg, AstropyUserWarning, stacklevel=2)
-        if not kept:
-            msg = "no usable pair to score"
-            raise TrainingDataError(msg)
-        # compared on the source grid, where the targets were aligned, whatever output_grid is
-        translated = self._translate_cutouts([s for s, _ in kept], "source", uncertainty=False,
+        common = dict(bands=self.bands_, source_survey=self.source_,
+                      target_survey=self.target_, paired=True,
+                      align_method=self._checked_params["align_method"],
+                      min_coverage=self._checked_params["min_coverage"],
+                      max_masked_fraction=self._checked_params["max_masked_fraction"],
+                      what="scoring")
+        prepared = prepare_pairs(source, target, **common)
+        kept = [k for k in range(prepared.total)
+                if k not in {index for index, _ in prepared.rejected}]
+        warn_rejections(prepared.rejected, prepared.total, "scoring", log=log)
+        truths = None
+        if truth is not None:
+            truth_items = _inputs.as_list(truth, "truth")
+            if len(truth_items) != prepared.total:
+                msg = f"got {len(truth_items)} truth cutouts for {prepared.total} pairs"
+                raise InputError(msg)
+            truths = _inputs.read_in_survey_unit([truth_items[k] for k in kept], self.bands_,
+                                                 self.target_, "truth")
+            truths = align_to_sources(truths, prepared.sources,
+                                      align_method=common["align_method"])
+        translated = self._translate_cutouts(prepared.sources, "source", uncertainty=False,
                                              n_samples=0, batch_size=None, progress=progress,
                                              to_target_grid=False)
-        rows = {"mssim": [], "mse": [], "mssim_baseline": [], "mse_baseline": []}
-        for (src, tgt), out in zip(kept, translated, strict=False):
-            layers = [self._analysis_layer(out.data, self.target, translated=True),
-                      self._analysis_layer(tgt.data, self.target),
-                      self._analysis_layer(_source_in_target_units(src, self), self.target)]
-            data_range = 255.0 if self.mode == "paper" else 1.0
-            rows["mssim"].append(_mssim(layers[0], layers[1], data_range))
-            rows["mssim_baseline"].append(_mssim(layers[2], layers[1], data_range))
-            rows["mse"].append(float(np.mean((layers[0] - layers[1]) ** 2)))
-            rows["mse_baseline"].append(float(np.mean((layers[2] - layers[1]) ** 2)))
-        scores = {key: float(np.mean(values)) for key, values in rows.items()}
-        scores["n_pairs"] = len(kept)
-        return scores
+        factors = np.array([self.source_.flux_conversion(b, self.target_) for b in self.bands_])
+        rows = []
+        for k, (src, tgt, out) in enumerate(zip(prepared.sources, prepared.targets, translated,
+                                                strict=True)):
+            baseline = src.data * factors[:, None, None]
+            layers = [self.codec_.analysis_layer(out.data, self.target_, translated=True),
+                      self.codec_.analysis_layer(tgt.data, self.target_),
+                      self.codec_.analysis_layer(baseline, self.target_)]
+            row = {"index": kept[k],
+                   "mssim": float(mssim(layers[0], layers[1],
+                                        data_range=self.codec_.data_range)),
+                   "mssim_baseline": float(mssim(layers[2], layers[1],
+                                                 data_range=self.codec_.data_range)),
+                   "mse": float(np.mean((layers[0] - layers[1]) ** 2)),
+                   "mse_baseline": float(np.mean((layers[2] - layers[1]) ** 2))}
+            if self.codec_.mode == "flux":
+                radius = r_max if r_max is not None else 0.4 * min(out.shape)
+                fluxes = {name: aperture_flux(np.nan_to_num(image).sum(axis=0), r_max=radius)
+                          for name, image in (("out", out.data), ("target", tgt.data),
+                                              ("baseline", baseline))}
+                row["flux_error"] = fluxes["out"] / fluxes["target"] - 1
+                row["flux_error_baseline"] = fluxes["baseline"] / fluxes["target"] - 1
+                if truths is not None:
+                    true_flux = aperture_flux(np.nan_to_num(truths[k].data).sum(axis=0),
+                                              r_max=radius)
+                    row["flux_error_truth"] = fluxes["out"] / true_flux - 1
+                    row["flux_error_truth_baseline"] = fluxes["baseline"] / true_flux - 1
+            rows.append(row)
+        table = Table(rows=rows)
+        table.meta["comments"] = [f"{self!r} scored on {len(rows)} pair(s)"]
+        return table
 
-    def _analysis_layer(self, data, survey, *, translated=False):
-        data = np.asarray(data, dtype=float)
-        if self.mode == "paper":
-            if translated:  # already 8-bit values per band (g, r, i -> B, G, R)
-                return data.mean(axis=0)
-            nmgy = to_nanomaggies(np.nan_to_num(data), survey, self.bands)
-            rgb = lupton_composite(nmgy, stretch=self.paper_stretch, Q=self.paper_q)
-            return average_layer(rgb)
-        return self.target_normalizer_.transform(np.nan_to_num(data)).mean(axis=0)
+    # --- persistence -----------------------------------------------------------------------------
 
-    # ------------------------------------------------------------------------------
-    def _config(self):
-        return {
-            "format": FILE_FORMAT, "format_version": FILE_FORMAT_VERSION,
-            "translator": self.translator_name, "translator_params": self.translator_params,
-            "source": self.source.name, "target": self.target.name, "bands": list(self.bands),
-            "mode": self.mode, "output_grid": self.output_grid, "n_ensemble": self.n_ensemble,
-            "seed": self.seed, "tile_size": self.tile_size, "overlap": self.overlap,
-            "blend": self.blend, "align_method": self.align_method,
-            "min_coverage": self.min_coverage, "max_masked_fraction": self.max_masked_fraction,
-            "normalizer": self.normalizer, "paper_stretch": self.paper_stretch,
-            "paper_q": self.paper_q, "precision": self.precision,
-            "source_normalizer": (None if self.source_normalizer_ is None
-                                  else self.source_normalizer_.to_dict()),
-            "target_normalizer": (None if self.target_normalizer_ is None
-                                  else self.target_normalizer_.to_dict()),
-            "training_shape": self.training_shape_, "n_rejected": self.n_rejected_,
-        }
+    def _jsonable_params(self):
+        from ..translators import Translator
+
+        params = self.get_params()
+        for key in self.translator_params:
+            params.pop(key)
+        if isinstance(params["translator"], Translator):
+            translator = params["translator"]
+            params["translator"] = translator.name
+            params["translator_params"] = dict(translator.params)
+        else:
+            params["translator_params"] = {k: v for k, v in self.translator_params.items()
+                                           if k != "device"}
+        for key in ("source", "target"):
+            if not isinstance(params[key], str):  # a Survey object: saved by its name
+                params[key] = get_survey(params[key]).name
+        if not isinstance(params["bands"], str):
+            params["bands"] = list(params["bands"])
+        params["device"] = None if params["device"] is None else str(params["device"])
+        return params
 
     def save(self, path, *, overwrite=False):
         """
         Write the fitted estimator to ONE file (a zip of safetensors weights and JSON; no pickle).
 
-        The archive holds ``estimator.json`` (surveys, bands, mode, normalisation
-        parameters, options) and one ``translator_<k>.safetensors`` per
-        ensemble member, each written by the translator's own ``save`` with the
-        estimator configuration in its metadata. The file is written atomically.
+        The file holds the estimator's parameters (all of `get_params`), its
+        fitted state and one safetensors file per ensemble member; a SHA-256
+        of the configuration and of every member's weights lets `load` refuse
+        an altered file. It is written atomically.
 
         Parameters
         ----------
@@ -810,22 +713,12 @@ class Survey2Survey:
             If the estimator is not fitted.
         """
         self._require_fitted()
-        config = self._config()
-        with tempfile.TemporaryDirectory() as tmp:
-            members = []
-            for k, translator in enumerate(self.translators_):
-                member = Path(tmp) / f"translator_{k}.safetensors"
-                translator.save(member, metadata={"survey2survey_estimator": config})
-                members.append(member)
-
-            def write(target_path):
-                with zipfile.ZipFile(target_path, "w", compression=zipfile.ZIP_STORED) as zf:
-                    zf.writestr(_CONFIG_MEMBER, json.dumps(config, indent=1, sort_keys=True))
-                    for member in members:
-                        zf.write(member, arcname=member.name)
-
-            atomic_write(path, write, overwrite=overwrite)
-        return Path(path)
+        state = {"source": self.source_.name, "target": self.target_.name,
+                 "bands": list(self.bands_), "codec": self.codec_.to_dict(),
+                 "training_shape": list(self.training_shape_),
+                 "n_rejected": int(self.n_rejected_)}
+        return write_archive(path, params=self._jsonable_params(), state=state,
+                             translators=self.translators_, overwrite=overwrite)
 
     @classmethod
     def load(cls, path, *, device=None):
@@ -839,113 +732,73 @@ class Survey2Survey:
         device : str, optional
             Torch device for the translator(s).
 
+        Returns
+        -------
+        `Survey2Survey`
+            A fitted estimator.
+
         Raises
         ------
         survey2survey.exceptions.WeightsFileError
-            If the file is not a survey2survey estimator, is corrupt or was tampered with.
+            If the file is not a survey2survey estimator, is corrupt, was
+            edited, or holds values the estimator's checks reject.
         """
-        from ..translators import Translator
-
-        path = Path(path)
-        if not path.is_file():
-            msg = f"no such estimator file: {str(path)!r}"
-            raise WeightsFileError(msg)
-        if not zipfile.is_zipfile(path):
-            msg = f"{str(path)!r} is not a survey2survey estimator file (not a zip archive)"
-            raise WeightsFileError(msg)
+        config, translators = read_archive(path, device=device)
+        params, state = dict(config["params"]), config["state"]
+        what = repr(str(path))
         try:
-            with zipfile.ZipFile(path) as zf:
-                info = zf.getinfo(_CONFIG_MEMBER)
-                if info.file_size > _MAX_CONFIG_BYTES:
-                    raise ValueError("configuration member too large")
-                config = json.loads(zf.read(info).decode("utf-8"))
-                if config.get("format") != FILE_FORMAT:
-                    raise ValueError(f"format {config.get('format')!r} is not {FILE_FORMAT!r}")
-                if int(config.get("format_version", 0)) > FILE_FORMAT_VERSION:
-                    raise ValueError(f"format version {config['format_version']} is newer than "
-                                     f"this library reads ({FILE_FORMAT_VERSION})")
-                n_members = int(config["n_ensemble"])
-                blobs = [zf.read(f"translator_{k}.safetensors") for k in range(n_members)]
-        except (KeyError, ValueError, TypeError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-            msg = f"{str(path)!r} is not a valid survey2survey estimator file: {exc}"
+            translator_params = params.pop("translator_params")
+            if device is not None:
+                params["device"] = device
+            estimator = cls(**params, **translator_params)
+            checked = estimator._checked()
+            if (state["source"] != checked["source"].name
+                    or state["target"] != checked["target"].name
+                    or tuple(state["bands"]) != checked["bands"]
+                    or len(translators) != checked["n_ensemble"]):
+                raise ValueError("its fitted state contradicts its parameters")
+            codec = codec_from_dict(state["codec"], source=checked["source"],
+                                    target=checked["target"], bands=checked["bands"],
+                                    what=f"the flux encoding in {what}")
+            if codec.mode != checked["mode"]:
+                raise ValueError(f"its codec is for mode {codec.mode!r}, not {checked['mode']!r}")
+            shape = tuple(check_int(v, "training_shape", minimum=1)
+                          for v in state["training_shape"])
+            n_rejected = check_int(state["n_rejected"], "n_rejected", minimum=0)
+            for translator in translators:
+                if translator.in_channels != len(checked["bands"]):
+                    raise ValueError(f"translator has {translator.in_channels} input channels "
+                                     f"for {len(checked['bands'])} bands")
+            tiling_options(estimator.tile_size, estimator.overlap, estimator.blend,
+                           receptive_field=getattr(translators[0], "receptive_field", None),
+                           min_size=int(getattr(translators[0], "min_size", 1) or 1),
+                           training_shape=shape)
+        except (KeyError, TypeError, ValueError, TranslatorError) as exc:
+            if isinstance(exc, WeightsFileError):
+                raise
+            msg = f"{what} holds an invalid estimator configuration: {exc}"
             raise WeightsFileError(msg) from None
-        translators = []
-        with tempfile.TemporaryDirectory() as tmp:
-            for k, blob in enumerate(blobs):
-                member = Path(tmp) / f"translator_{k}.safetensors"
-                member.write_bytes(blob)
-                kwargs = {} if device is None else {"device": device}
-                translators.append(Translator.load(member, **kwargs))
-        try:
-            estimator = cls.__new__(cls)
-            estimator._restore(config, translators)
-        except (KeyError, TypeError, ValueError, InputError) as exc:
-            msg = f"{str(path)!r} holds an invalid estimator configuration: {exc}"
-            raise WeightsFileError(msg) from None
+        estimator.source_, estimator.target_ = checked["source"], checked["target"]
+        estimator.bands_ = checked["bands"]
+        estimator.codec_ = codec
+        estimator.translators_ = translators
+        estimator.training_shape_ = shape
+        estimator.rejected_ = []
+        estimator.n_rejected_ = n_rejected
+        estimator.history_ = []
+        estimator._checked_params = checked
         return estimator
 
-    def _restore(self, config, translators):
-        self.source = get_survey(config["source"])
-        self.target = get_survey(config["target"])
-        self.bands = tuple(config["bands"])
-        for key in ("mode", "output_grid", "n_ensemble", "seed", "tile_size", "overlap", "blend",
-                    "align_method", "min_coverage", "max_masked_fraction", "normalizer",
-                    "paper_stretch", "paper_q"):
-            setattr(self, key, config[key])
-        self.precision = config.get("precision", "fp32")
-        self.translator_name = config["translator"]
-        self.translator_params = dict(config["translator_params"])
-        self.translators_ = translators
-        self.source_normalizer_ = (None if config["source_normalizer"] is None
-                                   else AsinhNormalizer.from_dict(config["source_normalizer"]))
-        self.target_normalizer_ = (None if config["target_normalizer"] is None
-                                   else AsinhNormalizer.from_dict(config["target_normalizer"]))
-        shape = config.get("training_shape")
-        self.training_shape_ = None if shape is None else tuple(shape)
-        self.n_rejected_ = int(config.get("n_rejected", 0))
-        self.rejected_ = []
-        self.history_ = []
-        self._hashes = None
-        self._fitted = True
 
-
-def _accepted_params(name):
-    """Constructor parameter names of translator ``name``, and whether it takes ``**kwargs``."""
-    from ..translators import get_translator
-
-    cls = get_translator(name)
-    try:
-        parameters = inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return set(), True
-    open_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    return set(parameters), open_kwargs
-
-
-def _weights_hash(translator):
-    """SHA-256 of a translator's weights (as recorded in its saved file)."""
-    from ..translators.persistence import weights_sha256
-
-    return weights_sha256(translator.state_tensors())
-
-
-def _source_in_target_units(cutout, estimator):
-    """The source fluxes converted to the target survey's unit (the no-model baseline)."""
-    factors = np.array([estimator.source.flux_conversion(b, estimator.target)
-                        for b in estimator.bands])
-    return cutout.data * factors[:, None, None]
-
-
-def _mssim(a, b, data_range):
-    try:
-        from ..metrics import mssim
-    except ImportError:  # pragma: no cover - the metrics subpackage is optional here
-        mssim = None
-    if mssim is not None:
-        return float(mssim(a, b, data_range=data_range))
-    from skimage.metrics import structural_similarity
-
-    return float(structural_similarity(a, b, data_range=data_range, gaussian_weights=True,
-                                       sigma=1.5, use_sample_covariance=False))
-
+def _check_transformable(cutout, what, min_size, translator_name):
+    ny, nx = cutout.shape
+    if min(ny, nx) < min_size:
+        msg = (f"{what} is {ny}x{nx} pixels, smaller than the {translator_name} "
+               f"translator's receptive field / minimum size ({min_size} pixels per side)")
+        raise ImageTooSmallError(msg)
+    mask = cutout.mask
+    for k, band in enumerate(cutout.bands):
+        if mask[k].all():
+            msg = f"{what} band {band!r} has every pixel masked: nothing to translate"
+            raise InvalidDataError(msg)
 

@@ -9,7 +9,6 @@ from astropy.io import fits
 from astropy.nddata import CCDData, StdDevUncertainty
 
 from ..exceptions import BandMismatchError, InvalidDataError, ShapeMismatchError
-from ._wcs import celestial_wcs
 
 __all__ = ["Cutout"]
 
@@ -164,11 +163,6 @@ class Cutout(Mapping):
             msg = f"cutout has no band(s) {missing}; its bands are {list(self.bands)}"
             raise BandMismatchError(msg)
         return Cutout({b: self._bands[b] for b in bands}, meta=self.meta.copy())
-
-    def celestial_wcs(self, band=None):
-        """The validated celestial WCS of ``band`` (default: the first band)."""
-        band = self.bands[0] if band is None else band
-        return celestial_wcs(self[band].wcs, what=f"band {band!r}")
 
     def with_data(self, data, *, unit=None, mask=None, uncertainty=None, meta=None, wcs=None):
         """

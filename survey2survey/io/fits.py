@@ -15,7 +15,6 @@ with the same ``EXTVER``.
 """
 
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,10 +40,12 @@ from ..exceptions import (
     InvalidDataError,
     UnitError,
 )
-from ._wcs import celestial_wcs, strip_wcs_keywords, wcs_to_header
+from ..utils._files import atomic_write
+from ..utils._validation import parse_bands
+from ..utils._wcs import celestial_wcs, strip_wcs_keywords, wcs_to_header
 from .cutout import Cutout
 
-__all__ = ["read_cutout", "write_cutout", "atomic_write", "cutout_to_hdulist", "unit_to_string"]
+__all__ = ["read_cutout", "write_cutout"]
 
 FORMAT_KEY = "S2SFMT"
 FORMAT_VERSION = 1
@@ -66,7 +67,7 @@ def _parse_unit(value, what):
         raise UnitError(msg) from exc
 
 
-def unit_to_string(unit):
+def _unit_to_string(unit):
     """``BUNIT`` text for ``unit``: FITS-standard where possible (``nmgy`` is not)."""
     try:
         return unit.to_string("fits")
@@ -351,12 +352,7 @@ def read_cutout(source, bands=None, *, unit=None, what=None):
     <Cutout bands='gri' shape=(8, 8) unit=nmgy>
     """
     if bands is not None:
-        if isinstance(bands, str):
-            bands = list(bands) if "," not in bands else [b.strip() for b in bands.split(",")]
-        bands = [str(b) for b in bands]
-        if len(set(bands)) != len(bands):
-            msg = f"bands={bands} names a band twice"
-            raise BandMismatchError(msg)
+        bands = list(parse_bands(bands))
     if what is None:
         what = f"{str(source)!r}" if isinstance(source, (str, os.PathLike)) else "input"
 
@@ -422,31 +418,7 @@ def _read_any(source, bands, unit, what):
     raise InputError(msg)
 
 
-def atomic_write(path, write, *, overwrite=False):
-    """
-    Call ``write(tmp_path)`` and move the result onto ``path`` in one step.
-
-    A crash or error mid-write never leaves a truncated file at ``path``, and
-    an existing file is only replaced when ``overwrite`` is True.
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        msg = f"{str(path)!r} exists; pass overwrite=True to replace it"
-        raise FileExistsError(msg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def cutout_to_hdulist(cutout):
+def _cutout_to_hdulist(cutout):
     """The `~astropy.io.fits.HDUList` that `write_cutout` writes for ``cutout``."""
     primary = fits.PrimaryHDU(header=strip_wcs_keywords(cutout.meta))
     primary.header[FORMAT_KEY] = (FORMAT_VERSION, "survey2survey multi-band cutout layout")
@@ -458,7 +430,7 @@ def cutout_to_hdulist(cutout):
         header = strip_wcs_keywords(fits.Header(image.meta))
         header.update(wcs_to_header(celestial_wcs(image.wcs, what=f"band {band!r}")))
         header["FILTER"] = band
-        header["BUNIT"] = unit_to_string(image.unit)
+        header["BUNIT"] = _unit_to_string(image.unit)
         hdus.append(fits.ImageHDU(image.data, header=header, name="SCI", ver=ver))
         if image.mask is not None:
             hdus.append(fits.ImageHDU(np.asarray(image.mask, dtype=np.uint8),
@@ -475,14 +447,14 @@ def cutout_to_hdulist(cutout):
             uhdu = fits.ImageHDU(np.asarray(uncertainty.array), name="UNCERT", ver=ver)
             uhdu.header["UTYPE"] = (kind, "std, var or ivar")
             if uncertainty.unit is not None:
-                uhdu.header["BUNIT"] = unit_to_string(uncertainty.unit)
+                uhdu.header["BUNIT"] = _unit_to_string(uncertainty.unit)
             hdus.append(uhdu)
     return fits.HDUList(hdus)
 
 
-def write_cutout(cutout, path, *, overwrite=False):
+def write_cutout(cutout, path, *, overwrite=False, extra_hdus=()):
     """
-    Write a cutout to a multi-extension FITS file, atomically.
+    Write a cutout to a multi-extension FITS file, atomically and exclusively.
 
     Parameters
     ----------
@@ -491,7 +463,12 @@ def write_cutout(cutout, path, *, overwrite=False):
     path : str or path
         Destination file.
     overwrite : bool, optional
-        Replace an existing file.
+        Replace an existing file. Without it an existing file (also one another
+        process creates while this one writes) raises `FileExistsError` and is
+        left untouched.
+    extra_hdus : sequence of `~astropy.io.fits.hdu.base.ExtensionHDU`, optional
+        Extensions appended after the cutout's (a catalogue table, say);
+        `read_cutout` ignores them.
 
     Returns
     -------
@@ -512,5 +489,7 @@ def write_cutout(cutout, path, *, overwrite=False):
     """
     if not isinstance(cutout, Cutout):
         cutout = read_cutout(cutout)
-    hdul = cutout_to_hdulist(cutout)
+    hdul = _cutout_to_hdulist(cutout)
+    for hdu in extra_hdus:
+        hdul.append(hdu)
     return atomic_write(path, lambda tmp: hdul.writeto(tmp, overwrite=True), overwrite=overwrite)

@@ -73,7 +73,7 @@ class EvaluationReport:
         -------
         paths : list of `~pathlib.Path`
         """
-        from ..io import atomic_write
+        from ..utils._files import atomic_write
 
         directory = Path(directory)
         profile_rows = []

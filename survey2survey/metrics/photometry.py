@@ -14,14 +14,12 @@ as photutils does with a mask.
 
 import warnings
 from collections import namedtuple
-from functools import lru_cache
 
 import numpy as np
 from astropy.io import fits
-from photutils.aperture import CircularAperture
-from scipy import sparse
 
 from ..exceptions import MetricError, UnknownSurveyError
+from ._apertures import annulus_matrix, circle_weights, scalar_or_array, weighted_sums
 from ._inputs import as_stack, check_aperture, resolve_center
 
 __all__ = ["aperture_flux", "pseudo_flux_magnitude", "aperture_magnitudes", "signal_to_noise",
@@ -37,44 +35,12 @@ Curve of growth: ``radius`` (outer radii, pix) and ``flux`` (total flux within e
 shape ``(n_radii,)`` for one image or ``(N, n_radii)`` for a batch)."""
 
 
-@lru_cache(maxsize=32)
-def _circle_weights(shape, center, radius, method):
-    """Flattened photutils aperture weights of one circle (exact pixel overlap)."""
-    mask = CircularAperture(center, r=radius).to_mask(method=method)
-    weights = mask.to_image(shape).ravel()
-    weights.setflags(write=False)
-    return weights
-
-
-@lru_cache(maxsize=16)
-def _annulus_matrix(shape, center, edges):
-    """Sparse ``(n_annuli, ny*nx)`` weights: circle(edges[k+1]) - circle(edges[k])."""
-    rows = []
-    previous = np.zeros(shape[0] * shape[1])
-    for radius in edges:
-        current = previous if radius == 0 else _circle_weights(shape, center, radius, "exact")
-        if radius != edges[0]:
-            rows.append(current - previous)
-        previous = current
-    matrix = np.array(rows)
-    matrix[np.abs(matrix) < 1e-14] = 0.0
-    return sparse.csr_matrix(matrix)
-
-
 def _prepare(image, r_max, center):
     stack, single = as_stack(image)
     shape = stack.shape[1:]
     center = resolve_center(center, shape)
     r_max = check_aperture(center, r_max, shape)
     return stack, single, shape, center, r_max
-
-
-def _weighted_sums(stack, weights):
-    """``sum(w * x)`` per image, NaN pixels left out."""
-    flat = stack.reshape(len(stack), -1)
-    if np.isnan(flat).any():
-        flat = np.nan_to_num(flat, nan=0.0)
-    return flat @ weights
 
 
 def _zero_point_value(zero_point):
@@ -93,10 +59,6 @@ def _zero_point_value(zero_point):
         msg = f"zero_point must be a finite number or a Survey, got {zero_point!r}"
         raise MetricError(msg)
     return value
-
-
-def _out(values, single):
-    return float(values[0]) if single else values
 
 
 def aperture_flux(image, *, r_max=75, center=None):
@@ -132,8 +94,8 @@ def aperture_flux(image, *, r_max=75, center=None):
     314.1593
     """
     stack, single, shape, center, r_max = _prepare(image, r_max, center)
-    weights = _circle_weights(shape, center, r_max, "exact")
-    return _out(_weighted_sums(stack, weights), single)
+    weights = circle_weights(shape, center, r_max, "exact")
+    return scalar_or_array(weighted_sums(stack, weights), single)
 
 
 def pseudo_flux_magnitude(image, *, r_max=75, center=None, zero_point=30):
@@ -297,7 +259,7 @@ def signal_to_noise(image, *, r_max=75, center=None):
     10.0
     """
     stack, single, shape, center, r_max = _prepare(image, r_max, center)
-    inside = np.flatnonzero(_circle_weights(shape, center, r_max, "center") > 0)
+    inside = np.flatnonzero(circle_weights(shape, center, r_max, "center") > 0)
     values = stack.reshape(len(stack), -1)[:, inside]
     with np.errstate(divide="ignore", invalid="ignore"):
         if np.isnan(values).any():
@@ -306,7 +268,7 @@ def signal_to_noise(image, *, r_max=75, center=None):
                 snr = np.nanmean(values, axis=1) / np.nanstd(values, axis=1)
         else:
             snr = values.mean(axis=1) / values.std(axis=1)
-    return _out(snr, single)
+    return scalar_or_array(snr, single)
 
 
 def _edges(r_max, dr):
@@ -324,7 +286,7 @@ def _edges(r_max, dr):
 def _annulus_sums(image, r_max, dr, center):
     stack, single, shape, center, r_max = _prepare(image, r_max, center)
     edges = _edges(r_max, dr)
-    matrix = _annulus_matrix(shape, center, edges)
+    matrix = annulus_matrix(shape, center, edges)
     flat = stack.reshape(len(stack), -1)
     nan = np.isnan(flat)
     if nan.any():

@@ -10,8 +10,8 @@ reconstruction in DES counts and the DES noise-free render on the same grid).
 
 import numpy as np
 
+from ._apertures import circle_weights, scalar_or_array, weighted_sums
 from ._inputs import as_stack, check_aperture, check_same_shape, resolve_center
-from .photometry import _circle_weights, _weighted_sums
 
 __all__ = ["flux_error", "magnitude_error", "residual_rms", "truth_signal_to_noise",
            "snr_gain"]
@@ -26,10 +26,6 @@ def _pair(image, truth, r_max, center):
     check_aperture(center, r_max, shape)
     x, t = np.broadcast_arrays(x, t)
     return x, t, single_x and single_t, center
-
-
-def _out(values, single):
-    return float(values[0]) if single else values
 
 
 def flux_error(image, truth, *, r_max=75, center=None):
@@ -67,7 +63,7 @@ def flux_error(image, truth, *, r_max=75, center=None):
     x, t, single, center = _pair(image, truth, r_max, center)
     fx, ft = _fluxes(x, t, center, r_max)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _out((fx - ft) / ft, single)
+        return scalar_or_array((fx - ft) / ft, single)
 
 
 def magnitude_error(image, truth, *, r_max=75, center=None):
@@ -108,18 +104,18 @@ def magnitude_error(image, truth, *, r_max=75, center=None):
     fx, ft = _fluxes(x, t, center, r_max)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where((fx > 0) & (ft > 0), fx / ft, np.nan)
-        return _out(-2.5 * np.log10(ratio), single)
+        return scalar_or_array(-2.5 * np.log10(ratio), single)
 
 
 def _fluxes(x, t, center, r_max):
     """Exact-overlap aperture sums of image and truth stacks."""
-    weights = _circle_weights(x.shape[1:], center, float(r_max), "exact")
-    return _weighted_sums(x, weights), _weighted_sums(t, weights)
+    weights = circle_weights(x.shape[1:], center, float(r_max), "exact")
+    return weighted_sums(x, weights), weighted_sums(t, weights)
 
 
 def _residual_sums(x, t, center, r_max):
     """Sum of squared residuals and finite-pixel count within the aperture (pixel centres)."""
-    inside = _circle_weights(x.shape[1:], center, float(r_max), "center")
+    inside = circle_weights(x.shape[1:], center, float(r_max), "center")
     res = (x - t).reshape(len(x), -1)
     finite = ~np.isnan(res)
     if finite.all():
@@ -162,7 +158,7 @@ def residual_rms(image, truth, *, r_max=75, center=None):
     x, t, single, center = _pair(image, truth, r_max, center)
     ss, n = _residual_sums(x, t, center, r_max)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _out(np.sqrt(ss / n), single)
+        return scalar_or_array(np.sqrt(ss / n), single)
 
 
 def truth_signal_to_noise(image, truth, *, r_max=75, center=None):
@@ -203,9 +199,9 @@ def truth_signal_to_noise(image, truth, *, r_max=75, center=None):
     """
     x, t, single, center = _pair(image, truth, r_max, center)
     ss, _ = _residual_sums(x, t, center, r_max)
-    signal = _weighted_sums(t, _circle_weights(x.shape[1:], center, float(r_max), "center"))
+    signal = weighted_sums(t, circle_weights(x.shape[1:], center, float(r_max), "center"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _out(signal / np.sqrt(ss), single)
+        return scalar_or_array(signal / np.sqrt(ss), single)
 
 
 def snr_gain(image, truth, reference, reference_truth, *, r_max=75, center=None):

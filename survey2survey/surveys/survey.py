@@ -8,7 +8,7 @@ import numpy as np
 
 from ..exceptions import BandMismatchError, UnitError
 
-__all__ = ["Survey", "SDSS", "DES", "maggies_per_unit"]
+__all__ = ["Survey", "SDSS", "DES"]
 
 _ARCSEC_PER_PIX = u.arcsec / u.pix
 
@@ -16,7 +16,7 @@ _ARCSEC_PER_PIX = u.arcsec / u.pix
 _JY_PER_MAGGY = 3631.0  # the AB zero point in janskys
 
 
-def maggies_per_unit(unit):
+def _maggies_in(unit):
     """Maggies in one ``unit`` for maggy- or jansky-like units, else `None`."""
     if unit.is_equivalent(u.mgy):
         return float(unit.to(u.mgy))
@@ -217,8 +217,71 @@ class Survey:
         otherwise from the AB zero point: ``10**(-0.4 zp)`` (DES counts: 1e-12).
         """
         self.check_bands([band])
-        from_unit = maggies_per_unit(self.flux_unit)
+        from_unit = _maggies_in(self.flux_unit)
         return from_unit if from_unit is not None else 10 ** (-0.4 * self.zero_point[band])
+
+    def unit_factor(self, unit, band, *, zero_point=None):
+        """
+        Factor taking pixel values in ``unit`` to this survey's ``flux_unit`` in ``band``.
+
+        This is the one conversion of calibrated pixel values in the package:
+        reading a cutout into a survey's unit, translating and evaluating all
+        go through it.
+
+        Parameters
+        ----------
+        unit : `~astropy.units.UnitBase` or str
+            The unit of the values (``nmgy``, ``uJy``, ``ct``...).
+        band : str
+            The band (its zero point is used).
+        zero_point : float, optional
+            The AB zero point of the values, ``m = zero_point - 2.5 log10(value)``
+            (a file's ``MAGZERO``). When given it defines the calibration and
+            ``unit`` is not needed; otherwise the unit must be convertible to
+            ``flux_unit`` or be maggy- or jansky-like.
+
+        Returns
+        -------
+        factor : float
+
+        Raises
+        ------
+        survey2survey.exceptions.UnitError
+            If the values cannot be converted.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from survey2survey.surveys import DES, SDSS
+        >>> round(SDSS.unit_factor(u.uJy, 'r'), 6)  # 1 uJy = 10**(-6) / 3631 maggies
+        0.275406
+        >>> round(DES.unit_factor('ct', 'r', zero_point=27.5), 9)  # a count at ZP 27.5
+        10.0
+        """
+        self.check_bands([band])
+        if zero_point is not None:
+            zero_point = float(zero_point)
+            if not np.isfinite(zero_point):
+                msg = f"zero_point must be a finite AB magnitude, got {zero_point!r}"
+                raise UnitError(msg)
+            return 10 ** (-0.4 * zero_point) / self.maggies_per_unit(band)
+        try:
+            unit = u.Unit(unit)
+        except (TypeError, ValueError) as exc:
+            msg = f"{unit!r} is not a unit astropy understands"
+            raise UnitError(msg) from exc
+        if unit == self.flux_unit:
+            return 1.0
+        try:
+            return float(unit.to(self.flux_unit))
+        except u.UnitConversionError:
+            pass
+        have = _maggies_in(unit)
+        if have is not None:
+            return have / self.maggies_per_unit(band)
+        msg = (f"values in {unit!s} cannot be converted to the {self.name} flux unit "
+               f"{self.flux_unit!s} in band {band!r} without a zero point")
+        raise UnitError(msg)
 
     def flux_conversion(self, band, other, other_band=None):
         """

@@ -1,7 +1,8 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
 Image-to-image translators: the `Translator` plug-in API, its registry, the
-shared training loop, persistence, and the built-in AECNN and CycleGAN models.
+training context and history of the shared training loop, and the built-in
+AECNN and CycleGAN models.
 
 The third built-in, ``unet``, lives in ``survey2survey.translators.unet`` and is
 registered only through the ``survey2survey.translators`` entry point, exactly
@@ -10,8 +11,7 @@ as a third-party plug-in would be.
 
 from .aecnn import *
 from .base import *
+from .context import *
 from .cyclegan import *
 from .history import *
-from .persistence import *
 from .registry import *
-from .training import *

@@ -13,40 +13,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..exceptions import BandMismatchError, TranslatorError
+from ..utils._validation import check_choice, check_number
 from .base import Translator
 from .registry import register_translator
 
-__all__ = ["AECNNTranslator", "AECNN_LAYERS"]
+__all__ = ["AECNNTranslator"]
 
-#: (name, output channels, activation) of the layers of Table 1, after the input
-AECNN_LAYERS = (("down1", 128, "relu"), ("down2", 64, "relu"), ("down3", 32, "relu"),
+# (name, output channels, activation) of the layers of Table 1, after the input
+_LAYERS = (("down1", 128, "relu"), ("down2", 64, "relu"), ("down3", 32, "relu"),
                 ("up1", 32, "relu"), ("up2", 64, "relu"), ("up3", 128, "relu"),
                 ("decode", None, "sigmoid"))
 
-# seven 3x3 stride-1 convolutions see 1 + 7 * 2 pixels
-_RECEPTIVE_FIELD = 15
+# seven 3x3 stride-1 convolutions see 1 + 7 * 2 pixels; with pooling, the 3x3 kernels at
+# 1/2, 1/4, 1/8 resolution (and the pools) widen that to 52
+_RECEPTIVE_FIELD = {"none": 15, "pool": 52}
 _RESAMPLING = ("pool", "none")
 _LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 _OPTIMIZERS = ("adadelta", "adam")
-
-
-def _channels(bands, in_channels):
-    if bands is None:
-        return 3 if in_channels is None else in_channels, None
-    names = None
-    if isinstance(bands, str):
-        names = list(bands)
-        count = len(names)
-    elif isinstance(bands, (list, tuple)):
-        names = [str(b) for b in bands]
-        count = len(names)
-    else:
-        count = bands
-    if in_channels is not None and in_channels != count:
-        msg = f"bands={bands!r} gives {count} channels but in_channels={in_channels!r}"
-        raise BandMismatchError(msg)
-    return count, names
 
 
 @register_translator("aecnn")
@@ -56,11 +39,10 @@ class AECNNTranslator(Translator):
 
     Parameters
     ----------
-    bands : int, str or sequence of str, optional
-        Number of bands, or their names (``"gri"``); 3 by default.
-    in_channels, out_channels : int, optional
-        Channel counts, if not given by ``bands`` (``out_channels`` defaults to
-        ``in_channels``).
+    in_channels : int, optional
+        Number of input bands (3: the paper's g, r, i).
+    out_channels : int, optional
+        Number of output bands; defaults to ``in_channels``.
     resampling : {'pool', 'none'}, optional
         ``'none'`` (default): stride-1 convolutions at full resolution, as
         another version of the paper describes; the smallest image is the
@@ -91,37 +73,26 @@ class AECNNTranslator(Translator):
     Examples
     --------
     >>> from survey2survey import Translator
-    >>> model = Translator.create("aecnn", bands="gri")
+    >>> model = Translator.create("aecnn", in_channels=3)
     >>> {name: sum(p.numel() for p in layer.parameters())
     ...  for name, layer in model.network.named_children()}  # doctest: +NORMALIZE_WHITESPACE
     {'down1': 3584, 'down2': 73792, 'down3': 18464, 'up1': 9248, 'up2': 18496,
      'up3': 73856, 'decode': 3459}
     """
 
-    def __init__(self, *, bands=None, in_channels=None, out_channels=None, resampling="none",
-                 dropout=0.0, loss="mse", optimizer="adadelta", learning_rate=1.0, epochs=20,
-                 batch_size=16, **kwargs):
-        count, self.band_names = _channels(bands, in_channels)
-        if resampling not in _RESAMPLING:
-            msg = f"resampling must be one of {_RESAMPLING}, got {resampling!r}"
-            raise TranslatorError(msg)
-        if not 0 <= float(dropout) < 1:
-            msg = f"dropout must be in [0, 1), got {dropout!r}"
-            raise TranslatorError(msg)
-        if loss not in _LOSSES:
-            msg = f"loss must be one of {sorted(_LOSSES)}, got {loss!r}"
-            raise TranslatorError(msg)
-        if optimizer not in _OPTIMIZERS:
-            msg = f"optimizer must be one of {_OPTIMIZERS}, got {optimizer!r}"
-            raise TranslatorError(msg)
-        self.resampling = resampling
-        self.dropout = float(dropout)
-        self.loss_name = loss
-        self.optimizer_name = optimizer
-        self.learning_rate = float(learning_rate)
+    def __init__(self, *, in_channels=3, out_channels=None, resampling="none", dropout=0.0,
+                 loss="mse", optimizer="adadelta", learning_rate=1.0, epochs=20, batch_size=16,
+                 **kwargs):
+        self.resampling = check_choice(resampling, _RESAMPLING, "resampling")
+        self.dropout = check_number(dropout, "dropout", minimum=0, maximum=1,
+                                    exclusive_maximum=True)
+        self.loss_name = check_choice(loss, tuple(_LOSSES), "loss")
+        self.optimizer_name = check_choice(optimizer, _OPTIMIZERS, "optimizer")
+        self.learning_rate = check_number(learning_rate, "learning_rate", minimum=0)
         self.size_multiple = 8 if resampling == "pool" else 1
-        self.min_size = 8 if resampling == "pool" else _RECEPTIVE_FIELD
-        super().__init__(in_channels=count, out_channels=out_channels, epochs=epochs,
+        self.min_size = 8 if resampling == "pool" else _RECEPTIVE_FIELD["none"]
+        self.receptive_field = _RECEPTIVE_FIELD[resampling]
+        super().__init__(in_channels=in_channels, out_channels=out_channels, epochs=epochs,
                          batch_size=batch_size, **kwargs)
 
     def build_modules(self):
@@ -129,7 +100,7 @@ class AECNNTranslator(Translator):
         layers = {}
         channels = self.in_channels
         pool = self.resampling == "pool"
-        for name, out, activation in AECNN_LAYERS:
+        for name, out, activation in _LAYERS:
             out = self.out_channels if out is None else out
             block = [nn.Conv2d(channels, out, kernel_size=3, padding=1)]
             if activation == "sigmoid":

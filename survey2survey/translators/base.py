@@ -37,12 +37,23 @@ from ..exceptions import (
     TranslatorError,
     WeightsFileError,
 )
+from ..utils._validation import check_bool, check_choice, check_int
+from ._device import select_device
 from ._padding import crop_padding, pad_to_multiple
-from .training import run_training, select_device
+from ._persistence import (
+    FORMAT,
+    FORMAT_VERSION,
+    read_weights_bytes,
+    read_weights_file,
+    weights_sha256,
+    write_weights_file,
+)
+from ._training import run_training
+from .registry import get_translator
 
 __all__ = ["Translator"]
 
-_PRECISIONS = {"auto", "fp32", "bf16", "fp16"}
+_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @functools.cache
@@ -57,10 +68,10 @@ def _cpu_has_fast_bf16():
         "avx512_bf16" in flags or "amx_bf16" in flags)
 
 
-
 def _cuda_devices():
     """CUDA devices whose RNG states `torch.manual_seed` changes (all of them), to restore."""
     return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
 
 class Translator:
     """
@@ -90,6 +101,10 @@ class Translator:
         Early stopping: stop when the monitored loss (``val_loss`` with a
         validation set, else ``loss``) has not improved for this many epochs.
         None trains all ``epochs``.
+    restore_best : bool, optional
+        After training, keep the weights of the epoch with the lowest
+        monitored loss (default, as Keras' and Lightning's early stopping) rather
+        than those of the last epoch.
     checkpoint_every : int, optional
         With ``fit(checkpoint_dir=...)``, write a checkpoint every this many
         epochs (and at the end).
@@ -124,6 +139,10 @@ class Translator:
         The smallest image side accepted.
     size_multiple : int
         Images are padded internally to a multiple of this.
+    receptive_field : int or None
+        Width in pixels of the input region one output pixel depends on (None:
+        not declared). Tiled inference keeps tile seams at least half of it
+        away from every tile border.
     """
 
     #: registry name, set when the class is registered
@@ -134,6 +153,8 @@ class Translator:
     size_multiple = 1
     #: smallest accepted image side
     min_size = 4
+    #: pixels of input one output pixel sees (None: not declared); used to tile large fields
+    receptive_field = None
     #: key of the network used at inference in ``build_modules()``'s dict
     inference_module = "network"
     #: whether ``predict(precision='auto')`` may use bf16/fp16 autocast (set False for
@@ -161,23 +182,24 @@ class Translator:
         return self
 
     def __init__(self, *, in_channels=3, out_channels=None, epochs=10, batch_size=16, seed=0,
-                 patience=None, checkpoint_every=1, num_workers=None, compile=False, amp=True,
-                 inference_batch_size=16, device=None):
-        self.in_channels = self._positive_int(in_channels, "in_channels")
-        self.out_channels = self._positive_int(
-            self.in_channels if out_channels is None else out_channels, "out_channels")
-        self.epochs = self._positive_int(epochs, "epochs")
-        self.batch_size = self._positive_int(batch_size, "batch_size")
-        self.inference_batch_size = self._positive_int(inference_batch_size,
-                                                       "inference_batch_size")
+                 patience=None, restore_best=True, checkpoint_every=1, num_workers=None,
+                 compile=False, amp=True, inference_batch_size=16, device=None):
+        self.in_channels = check_int(in_channels, "in_channels", minimum=1)
+        self.out_channels = check_int(self.in_channels if out_channels is None else out_channels,
+                                      "out_channels", minimum=1)
+        self.epochs = check_int(epochs, "epochs", minimum=1)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
+        self.inference_batch_size = check_int(inference_batch_size, "inference_batch_size",
+                                              minimum=1)
         if seed is None:  # fresh entropy, leaving the user's global torch RNG untouched
             seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
-        self.seed = int(seed)
-        self.patience = None if patience is None else self._positive_int(patience, "patience")
-        self.checkpoint_every = self._positive_int(checkpoint_every, "checkpoint_every")
-        self.num_workers = num_workers
-        self.compile = bool(compile)
-        self.amp = bool(amp)
+        self.seed = check_int(seed, "seed", minimum=0)
+        self.patience = check_int(patience, "patience", minimum=1, allow_none=True)
+        self.restore_best = check_bool(restore_best, "restore_best")
+        self.checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
+        self.num_workers = check_int(num_workers, "num_workers", minimum=0, allow_none=True)
+        self.compile = check_bool(compile, "compile")
+        self.amp = check_bool(amp, "amp")
         self.device = select_device(device)
         self.metadata = {}
         self.history = None
@@ -190,13 +212,6 @@ class Translator:
                    f"with the key {self.inference_module!r}, got {modules!r}")
             raise TranslatorError(msg)
         self._networks = {key: module.to(self.device) for key, module in modules.items()}
-
-    @staticmethod
-    def _positive_int(value, name):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            msg = f"{name} must be a positive integer, got {value!r}"
-            raise TranslatorError(msg)
-        return int(value)
 
     # --- construction, registry and persistence ---------------------------------------------
 
@@ -226,12 +241,10 @@ class Translator:
         Examples
         --------
         >>> from survey2survey import Translator
-        >>> model = Translator.create("aecnn", bands=3)
+        >>> model = Translator.create("aecnn", in_channels=3)
         >>> model.name, sum(p.numel() for p in model.parameters())
         ('aecnn', 200899)
         """
-        from .registry import get_translator
-
         translator = get_translator(name)(**params)
         translator.name = name.strip().lower()
         return translator
@@ -265,7 +278,7 @@ class Translator:
         --------
         >>> import tempfile, os, torch
         >>> from survey2survey import Translator
-        >>> model = Translator.create("aecnn", bands=1)
+        >>> model = Translator.create("aecnn", in_channels=1)
         >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
         >>> _ = model.save(path, metadata={"source": "sdss"})
         >>> again = Translator.load(path)
@@ -275,19 +288,32 @@ class Translator:
         >>> torch.equal(model.predict(x), again.predict(x))
         True
         """
-        from .persistence import save_translator
+        from .. import __version__
 
-        return save_translator(self, path, metadata=metadata, overwrite=overwrite)
+        config = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "params": self.params,
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "library_version": __version__,
+            "torch_version": torch.__version__,
+            "fitted": self.is_fitted,
+            "metadata": dict(metadata) if metadata is not None else {},
+        }
+        return write_weights_file(path, self.state_tensors(), config, overwrite=overwrite)
 
     @classmethod
-    def load(cls, path, *, device=None):
+    def load(cls, source, *, device=None):
         """
         Load a translator written by `save`; never unpickles.
 
         Parameters
         ----------
-        path : str or path-like
-            The safetensors file.
+        source : str, path-like or bytes
+            The safetensors file, or its content.
         device : str, `torch.device` or None, optional
             Where to put the networks; see the class parameters.
 
@@ -300,17 +326,34 @@ class Translator:
         ------
         WeightsFileError
             If the file is missing, not a safetensors file (a pickle, say), not
-            written by survey2survey, tampered with (SHA-256 mismatch), or its
-            tensors do not fit the network.
+            written by survey2survey, tampered with (SHA-256 mismatch), its
+            parameters are invalid for the translator, or its tensors do not fit
+            the network.
         UnknownTranslatorError
             If the file names a translator that is not installed.
         """
-        from .persistence import load_translator
-
-        translator = load_translator(path, device=device)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            what = "the translator data"
+            config, tensors = read_weights_bytes(bytes(source), what=what)
+        else:
+            what = repr(os.fspath(source))
+            config, tensors = read_weights_file(source)
+        subclass = get_translator(config.get("name"))
+        params = config.get("params", {})
+        if not isinstance(params, dict):
+            msg = f"{what} holds translator parameters that are not a mapping: {params!r}"
+            raise WeightsFileError(msg)
+        try:
+            translator = subclass(**params, device=device)
+        except (TypeError, ValueError) as exc:
+            msg = f"the parameters stored in {what} do not fit {subclass.__qualname__}: {exc}"
+            raise WeightsFileError(msg) from None
+        translator.name = config["name"]
+        translator.load_state_tensors(tensors, what=what)
+        translator.metadata = dict(config.get("metadata", {}))
+        translator.is_fitted = bool(config.get("fitted", True))
         if not isinstance(translator, cls):
-            msg = (f"{os.fspath(path)!r} holds a {type(translator).__qualname__}, "
-                   f"not a {cls.__qualname__}")
+            msg = f"{what} holds a {type(translator).__qualname__}, not a {cls.__qualname__}"
             raise WeightsFileError(msg)
         return translator
 
@@ -490,7 +533,7 @@ class Translator:
         >>> import torch
         >>> from survey2survey import Translator
         >>> x = torch.rand(8, 1, 16, 16)
-        >>> model = Translator.create("aecnn", bands=1, epochs=2, batch_size=4)
+        >>> model = Translator.create("aecnn", in_channels=1, epochs=2, batch_size=4)
         >>> history = model.fit(x, 0.5 * x, validation=0.25, progress=False)
         >>> sorted(history)
         ['loss', 'val_loss']
@@ -550,9 +593,7 @@ class Translator:
         return tensor
 
     def _autocast_dtype(self, precision):
-        if precision not in _PRECISIONS:
-            msg = f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}"
-            raise TranslatorError(msg)
+        check_choice(precision, _PRECISIONS, "precision")
         if precision == "fp32":
             return None
         if precision == "bf16":
@@ -630,7 +671,7 @@ class Translator:
         --------
         >>> import torch
         >>> from survey2survey import Translator
-        >>> model = Translator.create("aecnn", bands=3)
+        >>> model = Translator.create("aecnn", in_channels=3)
         >>> model.predict(torch.rand(2, 3, 33, 37)).shape
         torch.Size([2, 3, 33, 37])
         """
@@ -673,11 +714,11 @@ class Translator:
         --------
         >>> import torch
         >>> from survey2survey import Translator
-        >>> model = Translator.create("aecnn", bands=1, dropout=0.2)
+        >>> model = Translator.create("aecnn", in_channels=1, dropout=0.2)
         >>> model.predict_samples(torch.rand(2, 1, 16, 16), 4, seed=1).shape
         torch.Size([4, 2, 1, 16, 16])
         """
-        n_samples = self._positive_int(n_samples, "n_samples")
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
         has_dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0
                           for m in self.network.modules())
         if not has_dropout:
@@ -698,6 +739,19 @@ class Translator:
         """All networks' weights and buffers as one flat dict ``'<module>.<name>' -> tensor``."""
         return {f"{key}.{name}": value for key, module in self._networks.items()
                 for name, value in module.state_dict().items()}
+
+    def weights_sha256(self):
+        """
+        The SHA-256 (hex) of all networks' weights, as `save` records it.
+
+        Examples
+        --------
+        >>> from survey2survey import Translator
+        >>> a = Translator.create("aecnn", in_channels=1, seed=3)
+        >>> a.weights_sha256() == Translator.create("aecnn", in_channels=1, seed=3).weights_sha256()
+        True
+        """
+        return weights_sha256(self.state_tensors())
 
     def load_state_tensors(self, tensors, *, what="state"):
         """

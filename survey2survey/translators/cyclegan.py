@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..exceptions import TrainingDataError, TranslatorError
-from .aecnn import _channels
+from ..utils._validation import check_choice, check_int, check_number
 from .base import Translator
 from .registry import register_translator
 
@@ -24,13 +24,14 @@ __all__ = ["CycleGANTranslator", "ResnetGenerator", "PatchGANDiscriminator", "Im
            "GANLoss"]
 
 
+_NORMS = ("instance", "batch")
+
+
 def _norm(kind, channels):
+    check_choice(kind, _NORMS, "norm")
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
-    if kind == "batch":
-        return nn.BatchNorm2d(channels)
-    msg = f"norm must be 'instance' or 'batch', got {kind!r}"
-    raise TranslatorError(msg)
+    return nn.BatchNorm2d(channels)
 
 
 class _ResnetBlock(nn.Module):
@@ -175,10 +176,7 @@ class GANLoss(nn.Module):
 
     def __init__(self, mode="bce"):
         super().__init__()
-        if mode not in ("bce", "lsgan"):
-            msg = f"gan_loss must be 'bce' or 'lsgan', got {mode!r}"
-            raise TranslatorError(msg)
-        self.mode = mode
+        self.mode = check_choice(mode, ("bce", "lsgan"), "gan_loss")
 
     def forward(self, logits, real):
         """The loss of ``logits`` against the label ``real`` (bool)."""
@@ -260,10 +258,10 @@ class CycleGANTranslator(Translator):
 
     Parameters
     ----------
-    bands : int, str or sequence of str, optional
-        Number or names of bands (3 by default).
-    in_channels, out_channels : int, optional
-        Channel counts, if not given by ``bands``.
+    in_channels : int, optional
+        Number of input bands (3).
+    out_channels : int, optional
+        Number of output bands; defaults to ``in_channels``.
     base_channels : int, optional
         Generator width (64).
     n_blocks : int, optional
@@ -303,7 +301,7 @@ class CycleGANTranslator(Translator):
     Examples
     --------
     >>> from survey2survey import Translator
-    >>> model = Translator.create("cyclegan", bands=3, base_channels=8, n_blocks=1)
+    >>> model = Translator.create("cyclegan", in_channels=3, base_channels=8, n_blocks=1)
     >>> model.paired, model.min_size, sorted(model.networks)
     (False, 32, ['discriminator_x', 'discriminator_y', 'generator_xy', 'generator_yx'])
     """
@@ -314,39 +312,37 @@ class CycleGANTranslator(Translator):
     # bf16 drifts by up to ~2e-2 through the instance-normalised residual blocks
     inference_autocast = False
 
-    def __init__(self, *, bands=None, in_channels=None, out_channels=None, base_channels=64,
-                 n_blocks=6, disc_channels=64, disc_layers=3, gan_loss="bce", lambda_cycle=0.2,
+    def __init__(self, *, in_channels=3, out_channels=None, base_channels=64, n_blocks=6,
+                 disc_channels=64, disc_layers=3, gan_loss="bce", lambda_cycle=0.2,
                  lambda_identity=0.0, lambda_supervised=0.0, pool_size=50, learning_rate=2e-4,
                  decay_start=None, dropout=0.0, norm="instance", epochs=20, batch_size=4,
                  **kwargs):
-        count, self.band_names = _channels(bands, in_channels)
-        for name, value in (("lambda_cycle", lambda_cycle), ("lambda_identity", lambda_identity),
-                            ("lambda_supervised", lambda_supervised),
-                            ("learning_rate", learning_rate)):
-            if not float(value) >= 0:
-                msg = f"{name} must be >= 0, got {value!r}"
-                raise TranslatorError(msg)
-        self.base_channels = self._positive_int(base_channels, "base_channels")
-        self.n_blocks = int(n_blocks)
-        self.disc_channels = self._positive_int(disc_channels, "disc_channels")
-        self.disc_layers = self._positive_int(disc_layers, "disc_layers")
+        self.lambda_cycle = check_number(lambda_cycle, "lambda_cycle", minimum=0)
+        self.lambda_identity = check_number(lambda_identity, "lambda_identity", minimum=0)
+        self.lambda_supervised = check_number(lambda_supervised, "lambda_supervised", minimum=0)
+        self.learning_rate = check_number(learning_rate, "learning_rate", minimum=0,
+                                          exclusive_minimum=True)
+        self.base_channels = check_int(base_channels, "base_channels", minimum=1)
+        self.n_blocks = check_int(n_blocks, "n_blocks", minimum=0)
+        self.disc_channels = check_int(disc_channels, "disc_channels", minimum=1)
+        self.disc_layers = check_int(disc_layers, "disc_layers", minimum=1)
         self.gan_loss = GANLoss(gan_loss)
-        self.lambda_cycle = float(lambda_cycle)
-        self.lambda_identity = float(lambda_identity)
-        self.lambda_supervised = float(lambda_supervised)
-        self.learning_rate = float(learning_rate)
-        self.decay_start = decay_start
-        self.dropout = float(dropout)
-        self.norm = norm
-        self.pool_x = ImagePool(pool_size)
+        self.decay_start = check_int(decay_start, "decay_start", minimum=0, allow_none=True)
+        self.dropout = check_number(dropout, "dropout", minimum=0, maximum=1,
+                                    exclusive_maximum=True)
+        self.norm = check_choice(norm, _NORMS, "norm")
+        self.pool_x = ImagePool(check_int(pool_size, "pool_size", minimum=0))
         self.pool_y = ImagePool(pool_size)
         self.min_size = 8 * 2 ** (self.disc_layers - 1)
-        out = count if out_channels is None else out_channels
-        if self.lambda_identity > 0 and out != count:
+        # generator: 7x7 conv (7), two stride-2 3x3 convs (+2, +4), the residual blocks'
+        # 3x3 convs at 1/4 resolution (+8 each), two transposed convs (+8, +4), 7x7 conv (+6)
+        self.receptive_field = 7 + 2 + 4 + 16 * self.n_blocks + 8 + 4 + 6
+        out = in_channels if out_channels is None else out_channels
+        if self.lambda_identity > 0 and out != in_channels:
             msg = (f"the identity loss needs as many output as input channels, "
-                   f"got {count} and {out}")
+                   f"got {in_channels} and {out}")
             raise TranslatorError(msg)
-        super().__init__(in_channels=count, out_channels=out_channels, epochs=epochs,
+        super().__init__(in_channels=in_channels, out_channels=out_channels, epochs=epochs,
                          batch_size=batch_size, **kwargs)
 
     def build_modules(self):

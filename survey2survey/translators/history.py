@@ -23,6 +23,11 @@ class TrainingHistory(Mapping):
         Whether early stopping or a callback ended the run before ``epochs``.
     best_epoch : int or None
         The epoch with the lowest monitored loss.
+    restored_epoch : int or None
+        The epoch whose weights the translator holds after `fit` when that is
+        not the last one (``restore_best=True`` restores the best epoch's weights,
+        as Keras' and Lightning's early stopping do); None when the last epoch's
+        weights are kept.
     monitor : str
         The name of the monitored loss (``"val_loss"`` with a validation set).
 
@@ -50,6 +55,7 @@ class TrainingHistory(Mapping):
         self.monitor = monitor
         self.best_epoch = None
         self.best_value = None
+        self.restored_epoch = None
 
     def append(self, epoch, logs):
         """Record the losses ``logs`` (a mapping of name to float) of ``epoch``."""
@@ -90,7 +96,8 @@ class TrainingHistory(Mapping):
         return {"epochs": list(self.epochs),
                 "values": {k: list(v) for k, v in self._values.items()},
                 "stopped_early": self.stopped_early, "monitor": self.monitor,
-                "best_epoch": self.best_epoch, "best_value": self.best_value}
+                "best_epoch": self.best_epoch, "best_value": self.best_value,
+                "restored_epoch": self.restored_epoch}
 
     @classmethod
     def from_dict(cls, state):
@@ -101,6 +108,7 @@ class TrainingHistory(Mapping):
         history.stopped_early = bool(state.get("stopped_early", False))
         history.best_epoch = state.get("best_epoch")
         history.best_value = state.get("best_value")
+        history.restored_epoch = state.get("restored_epoch")
         return history
 
     def __repr__(self):

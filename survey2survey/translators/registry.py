@@ -34,6 +34,15 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "survey2survey.translators"
 
+# What every Translator subclass has; checked here by interface so that the registry needs
+# no import of the base class (which itself looks translators up in the registry).
+_TRANSLATOR_INTERFACE = ("build_modules", "training_step", "predict", "state_tensors")
+
+
+def _is_translator_class(cls):
+    return isinstance(cls, type) and all(callable(getattr(cls, attribute, None))
+                                         for attribute in _TRANSLATOR_INTERFACE)
+
 
 class TranslatorRegistry:
     """
@@ -98,16 +107,15 @@ class TranslatorRegistry:
         Raises
         ------
         TranslatorError
-            If ``cls`` is not a Translator subclass, ``name`` is not a
-            non-empty string, or ``name`` is taken and ``force`` is False.
+            If ``cls`` is not a Translator class, ``name`` is not a non-empty
+            string, or ``name`` is taken and ``force`` is False.
         """
-        from .base import Translator
-
         if not isinstance(name, str) or not name.strip():
             msg = f"translator name must be a non-empty string, got {name!r}"
             raise TranslatorError(msg)
-        if not (isinstance(cls, type) and issubclass(cls, Translator)):
-            msg = f"{cls!r} registered as {name!r} is not a subclass of Translator"
+        if not _is_translator_class(cls):
+            msg = (f"{cls!r} registered as {name!r} is not a subclass of Translator "
+                   f"(it lacks {', '.join(_TRANSLATOR_INTERFACE)})")
             raise TranslatorError(msg)
         key = name.strip().lower()
         if key in self._classes and self._classes[key] is not cls and not force:

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from survey2survey import Translator
-from survey2survey.exceptions import TranslatorError
+from survey2survey.exceptions import InvalidOptionError
 from survey2survey.translators import GANLoss, PatchGANDiscriminator
 
 __all__ = ["UNetGenerator", "UNetTranslator"]
@@ -55,7 +55,7 @@ class UNetGenerator(nn.Module):
         super().__init__()
         if depth < 2:
             msg = f"depth must be at least 2, got {depth!r}"
-            raise TranslatorError(msg)
+            raise InvalidOptionError(msg)
         widths = [base_channels * min(2 ** level, 8) for level in range(depth)]
         self.downs = nn.ModuleList([nn.Conv2d(in_channels, widths[0], 4, stride=2, padding=1)])
         for level in range(1, depth):
@@ -142,6 +142,8 @@ class UNetTranslator(Translator):
         self.gan_loss = GANLoss(gan_loss)
         self.learning_rate = float(learning_rate)
         self.size_multiple = 2 ** self.depth
+        # 4x4 stride-2 convolutions down to 1/2**depth and back: the whole padded image
+        self.receptive_field = 2 ** (self.depth + 2)
         self.min_size = 8 * 2 ** (self.disc_layers - 1) if self.adversarial else 4
         super().__init__(in_channels=in_channels, out_channels=out_channels, epochs=epochs,
                          batch_size=batch_size, **kwargs)

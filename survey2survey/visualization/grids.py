@@ -9,7 +9,7 @@ import numpy as np
 from astropy.visualization import AsinhStretch, ImageNormalize, PercentileInterval, PowerStretch
 
 from ..exceptions import ShapeMismatchError
-from ..metrics._inputs import as_stack
+from ..utils._images import as_stack
 
 __all__ = ["plot_comparison_grid", "signed_power_stretch"]
 

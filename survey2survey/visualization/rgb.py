@@ -4,6 +4,8 @@ Lupton et al. (2004) RGB composites of multi-band cutouts
 (`astropy.visualization.make_lupton_rgb`).
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 from astropy.visualization import make_lupton_rgb
 
@@ -36,14 +38,21 @@ def _pick_bands(cutout, bands):
 
 def lupton_rgb(cutout, *, bands=None, minimum=0.0, stretch=None, Q=8.0):
     """
-    An 8-bit Lupton RGB image of a multi-band cutout.
+    An 8-bit Lupton et al. (2004) RGB image of three bands.
+
+    The one composite maker of the package: the figures use it, and so does the
+    paper's 8-bit pipeline (``Survey2Survey(mode='paper')``), with a fixed
+    stretch in nanomaggies.
 
     Parameters
     ----------
-    cutout : `~survey2survey.io.Cutout`
-        A cutout with at least three bands on one grid.
+    cutout : `~survey2survey.io.Cutout` or array-like
+        A cutout with at least three bands on one grid, or an array
+        ``(3, ny, nx)`` of three bands, bluest first (``g, r, i`` become blue,
+        green, red). Non-finite pixels count as 0.
     bands : sequence of 3 str, optional
-        Bands for red, green, blue (default: the three reddest, e.g. i, r, g).
+        For a cutout: the bands for red, green, blue (default: the three
+        reddest, e.g. i, r, g).
     minimum : float, optional
         Black level, in the data unit.
     stretch : float, optional
@@ -60,7 +69,7 @@ def lupton_rgb(cutout, *, bands=None, minimum=0.0, stretch=None, Q=8.0):
     Raises
     ------
     survey2survey.exceptions.BandMismatchError
-        If the cutout lacks three bands.
+        If the cutout lacks three bands, or the array is not ``(3, ny, nx)``.
 
     Examples
     --------
@@ -72,9 +81,20 @@ def lupton_rgb(cutout, *, bands=None, minimum=0.0, stretch=None, Q=8.0):
     >>> cutout = Cutout.from_arrays(np.random.default_rng(0).random((3, 8, 8)), wcs, 'gri')
     >>> lupton_rgb(cutout).shape
     (8, 8, 3)
+    >>> lupton_rgb(np.full((3, 4, 4), 0.2), stretch=0.5).dtype
+    dtype('uint8')
     """
-    red, green, blue = _pick_bands(cutout, bands)
-    images = [np.nan_to_num(np.asarray(cutout[b].data, dtype=float)) for b in (red, green, blue)]
+    if isinstance(cutout, Mapping):
+        red, green, blue = _pick_bands(cutout, bands)
+        images = [np.asarray(cutout[b].data, dtype=float) for b in (red, green, blue)]
+    else:
+        data = np.asarray(cutout, dtype=float)
+        if data.ndim != 3 or data.shape[0] != 3:
+            msg = (f"a Lupton composite needs exactly 3 bands (bluest first), got data of "
+                   f"shape {data.shape}")
+            raise BandMismatchError(msg)
+        images = list(data[::-1])
+    images = [np.where(np.isfinite(image), image, 0.0) for image in images]
     if stretch is None:
         level = np.percentile(np.stack(images), 99.5) - minimum
         stretch = 0.5 * level if level > 0 else 1.0

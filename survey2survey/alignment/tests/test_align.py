@@ -13,14 +13,14 @@ from photutils.centroids import centroid_com
 
 from survey2survey.alignment import align, footprint_overlap
 from survey2survey.exceptions import (
-    AlignmentError,
     InputError,
     InsufficientCoverageError,
+    InvalidOptionError,
     MissingWCSError,
     NoOverlapError,
 )
 from survey2survey.io import Cutout, read_cutout, write_cutout
-from survey2survey.io._wcs import wcs_to_header
+from survey2survey.utils._wcs import wcs_to_header
 
 from .conftest import (
     CENTRE,
@@ -179,12 +179,12 @@ def test_bad_onto_raises(des_cutout, onto, match):
 
 
 def test_bad_parameters_raise(des_cutout, sdss_grid):
-    """An unknown method or a coverage outside [0, 1] raises AlignmentError."""
-    with pytest.raises(AlignmentError, match="method must be one of .*got 'lanczos'"):
+    """An unknown method or a coverage outside [0, 1] raises InvalidOptionError."""
+    with pytest.raises(InvalidOptionError, match="method must be one of .*got 'lanczos'"):
         align(des_cutout, sdss_grid, method="lanczos")
-    with pytest.raises(AlignmentError, match="min_coverage must be .* got 1.5"):
+    with pytest.raises(InvalidOptionError, match="min_coverage must be .* got 1.5"):
         align(des_cutout, sdss_grid, min_coverage=1.5)
-    assert issubclass(AlignmentError, ValueError)
+    assert issubclass(InvalidOptionError, ValueError)
 
 
 def test_onto_types_agree(des_cutout, sdss_grid, tmp_path):
@@ -276,7 +276,7 @@ def test_units_and_metadata_kept(sdss_grid):
     assert meta["SURVEY"] == "DES" and meta["ALIGNED"] is True
     assert meta["ALIGNMTH"] == "exact" and meta["COVERAGE"] == 1.0
     assert "reproject_exact" in str(meta["HISTORY"])
-    assert aligned.celestial_wcs().pixel_shape == SDSS_SHAPE[::-1]
+    assert aligned.wcs.pixel_shape == SDSS_SHAPE[::-1]
 
 
 def test_write_round_trip(des_cutout, sdss_grid, tmp_path):

@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose
 
 from survey2survey.alignment import regrid
 from survey2survey.alignment._grid import grid_centre, pixel_scale_arcsec
-from survey2survey.exceptions import AlignmentError, InputError, UnitError
+from survey2survey.exceptions import InputError, InvalidOptionError, UnitError
 from survey2survey.io import read_cutout
 from survey2survey.surveys import DES, SDSS
 
@@ -27,7 +27,7 @@ def test_regrid_keeps_centre_and_flux(method, scale_in, shape_in, scale_out):
     """The new grid has the requested scale, the same centre and the same total flux."""
     cutout = make_cutout(scale_in, shape_in, rotation=25)
     out = regrid(cutout, scale_out * u.arcsec / u.pix, method=method)
-    wcs_in, wcs_out = cutout.celestial_wcs(), out.celestial_wcs()
+    wcs_in, wcs_out = cutout.wcs, out.wcs
     expected = tuple(round(n * scale_in / scale_out) for n in shape_in)
     assert out.shape == expected
     assert_allclose(pixel_scale_arcsec(wcs_out), scale_out, rtol=1e-9)
@@ -65,8 +65,8 @@ def test_regrid_keeps_pc_form_and_input():
     header = cutout["g"].wcs.to_header_string()
     out = regrid(cutout, 2 * DES_SCALE * u.arcsec / u.pix, method="exact")
     assert out.shape == (20, 25)
-    centre_in = grid_centre(cutout.celestial_wcs(), (40, 50))
-    assert centre_in.separation(grid_centre(out.celestial_wcs(), (20, 25))) < 1e-6 * u.arcsec
+    centre_in = grid_centre(cutout.wcs, (40, 50))
+    assert centre_in.separation(grid_centre(out.wcs, (20, 25))) < 1e-6 * u.arcsec
     assert_allclose(out.data.sum(), data.sum(), rtol=1e-6, atol=1e-6)
     assert cutout["g"].wcs.to_header_string() == header
 
@@ -85,6 +85,6 @@ def test_regrid_bad_scale_raises(pixel_scale, error, match):
 
 
 def test_regrid_bad_method_raises():
-    """An unknown method raises AlignmentError."""
-    with pytest.raises(AlignmentError, match="method"):
+    """An unknown method raises InvalidOptionError."""
+    with pytest.raises(InvalidOptionError, match="method"):
         regrid(make_cutout(DES_SCALE, (16, 16)), SDSS, method="spline")

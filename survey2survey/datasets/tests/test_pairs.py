@@ -9,7 +9,7 @@ from numpy.testing import assert_array_equal
 from photutils.aperture import SkyCircularAperture, aperture_photometry
 
 from survey2survey.datasets import SurveyPair, SurveyPairs, make_survey_pairs
-from survey2survey.exceptions import BandMismatchError, InputError, UnknownSurveyError
+from survey2survey.exceptions import BandMismatchError, InvalidOptionError, UnknownSurveyError
 from survey2survey.surveys import DES, SDSS
 
 BAND_KEYS = ("SURVEY", "FILTER", "MAGZERO", "PSFMODEL", "PSFFWHM", "SKYLEVEL", "SKYSIG", "SEED",
@@ -153,8 +153,8 @@ def test_bands_not_mutated():
 
 @pytest.mark.parametrize("n", [0, -3, 2.5, True])
 def test_bad_n(n):
-    """A non-positive or non-integer n raises InputError."""
-    with pytest.raises(InputError, match="n must be a positive integer"):
+    """A non-positive or non-integer n raises InvalidOptionError."""
+    with pytest.raises(InvalidOptionError, match="n must be an integer >= 1"):
         make_survey_pairs(n, progress=False)
 
 
@@ -162,12 +162,12 @@ def test_bad_n(n):
     (dict(source="hubble"), UnknownSurveyError, "unknown survey 'hubble'"),
     (dict(bands="gu"), BandMismatchError, "DES has no band"),
     (dict(bands="gx"), BandMismatchError, "SDSS has no band"),
-    (dict(split="test"), InputError, "split must be one of"),
-    (dict(target_grid="sky"), InputError, "target_grid must be one of"),
-    (dict(orientation="up"), InputError, "orientation must be one of"),
-    (dict(source_size=4), InputError, "source_size must be an integer of at least 8"),
-    (dict(processes=0), InputError, "processes must be a positive integer"),
-    (dict(seed=-1), InputError, "seed must be a non-negative integer"),
+    (dict(split="test"), InvalidOptionError, "split must be one of"),
+    (dict(target_grid="sky"), InvalidOptionError, "target_grid must be one of"),
+    (dict(orientation="up"), InvalidOptionError, "orientation must be one of"),
+    (dict(source_size=4), InvalidOptionError, "source_size must be an integer >= 8"),
+    (dict(processes=0), InvalidOptionError, "processes must be an integer >= 1"),
+    (dict(seed=-1), InvalidOptionError, "seed must be an integer in"),
 ])
 def test_bad_arguments(kwargs, error, match):
     """Bad arguments raise specific errors naming the problem."""

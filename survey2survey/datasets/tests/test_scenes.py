@@ -6,7 +6,7 @@ import pytest
 
 from survey2survey.datasets import SERSIC_INDICES, draw_scene, draw_seeing
 from survey2survey.datasets.scenes import _deproject
-from survey2survey.exceptions import InputError
+from survey2survey.exceptions import InvalidOptionError
 
 
 def test_scene_is_deterministic():
@@ -67,6 +67,6 @@ def test_deproject_round_trip():
 
 
 def test_bad_split():
-    """An unknown split raises InputError naming it."""
-    with pytest.raises(InputError, match="split must be one of"):
+    """An unknown split raises InvalidOptionError naming it."""
+    with pytest.raises(InvalidOptionError, match="split must be one of"):
         draw_scene(np.random.default_rng(0), "r", split="validation")

@@ -10,7 +10,7 @@ from numpy.testing import assert_array_equal
 
 from survey2survey.datasets import load_pairs, make_survey_pairs, save_pairs
 from survey2survey.exceptions import CorruptFileError, InputError
-from survey2survey.io._wcs import same_wcs
+from survey2survey.utils._wcs import same_wcs
 
 ROLES = ("source", "target", "source_truth", "target_truth")
 
@@ -18,7 +18,7 @@ ROLES = ("source", "target", "source_truth", "target_truth")
 def test_round_trip(small_pairs, tmp_path):
     """Saved and loaded pairs are identical: data, WCS, units, headers, uncertainty, catalogue."""
     before = small_pairs[0].source.data.copy()
-    small_pairs.save(tmp_path)
+    save_pairs(small_pairs, tmp_path)
     assert_array_equal(small_pairs[0].source.data, before)
     loaded = load_pairs(tmp_path)
     assert loaded.names == small_pairs.names
@@ -61,7 +61,7 @@ def test_external_set_has_only_sources(tmp_path):
 
 def test_missing_truth_folders(small_pairs, tmp_path):
     """Truth folders are optional."""
-    small_pairs.save(tmp_path)
+    save_pairs(small_pairs, tmp_path)
     shutil.rmtree(tmp_path / "source_truth")
     shutil.rmtree(tmp_path / "target_truth")
     loaded = load_pairs(tmp_path)
@@ -86,7 +86,7 @@ def test_real_cutouts_layout(tmp_path):
 
 def test_unmatched_names(small_pairs, tmp_path):
     """source/ and target/ with different file names raise InputError naming them."""
-    small_pairs.save(tmp_path)
+    save_pairs(small_pairs, tmp_path)
     (tmp_path / "target" / f"{small_pairs.names[1]}.fits").unlink()
     with pytest.raises(InputError, match="must hold the same file names"):
         load_pairs(tmp_path)

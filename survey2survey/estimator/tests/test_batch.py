@@ -10,7 +10,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from numpy.testing import assert_allclose
 
 from survey2survey import Survey2Survey, transform_many
-from survey2survey.exceptions import CorruptFileError, InputError
+from survey2survey.exceptions import CorruptFileError, InvalidOptionError
 from survey2survey.io import read_cutout, write_cutout
 
 from .conftest import N_TRAIN
@@ -86,7 +86,7 @@ def test_bad_options(fitted_r, source_files):
     for kwargs, match in [({"scheduler": "processes"}, "copy the fitted model"),
                           ({"scheduler": "gpu"}, "scheduler must be"),
                           ({"on_error": "ignore"}, "on_error must be"),
-                          ({"batch_size": 0}, "positive")]:
-        with pytest.raises(InputError, match=match):
+                          ({"batch_size": 0}, "batch_size must be an integer >= 1")]:
+        with pytest.raises(InvalidOptionError, match=match):
             transform_many(fitted_r, source_files, progress=False, **kwargs)
     assert np.isfinite(read_cutout(source_files[0]).data).all()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from survey2survey.estimator import AsinhNormalizer
+from survey2survey.estimator._normalization import AsinhNormalizer
 from survey2survey.exceptions import InvalidDataError, NotFittedError, ShapeMismatchError
 
 

@@ -5,25 +5,24 @@ import numpy as np
 import pytest
 from astropy.visualization import make_lupton_rgb
 
-from survey2survey.estimator import (
+from survey2survey.estimator._paper import (
     PAPER_STRETCH,
     array_to_composite,
     average_layer,
     composite_to_array,
-    lupton_composite,
-    params_hash,
-    provenance_header,
     to_nanomaggies,
 )
+from survey2survey.estimator._provenance import params_hash, provenance_header
 from survey2survey.exceptions import BandMismatchError
 from survey2survey.surveys import DES, SDSS
+from survey2survey.visualization import lupton_rgb
 
 
 def test_composite_is_astropy_lupton():
     """The composite is make_lupton_rgb of (i, r, g) as (R, G, B), 8-bit."""
     rng = np.random.default_rng(0)
     gri = rng.random((3, 12, 12))
-    rgb = lupton_composite(gri, stretch=0.5, Q=8)
+    rgb = lupton_rgb(gri, stretch=0.5, Q=8)
     ref = make_lupton_rgb(gri[2], gri[1], gri[0], stretch=0.5, Q=8)
     assert rgb.dtype == np.uint8
     assert np.array_equal(rgb, ref)
@@ -42,10 +41,10 @@ def test_surveys_share_one_physical_stretch():
     """The same sky in SDSS nmgy and DES counts gives the same composite."""
     nmgy = np.random.default_rng(2).random((3, 8, 8))
     assert np.allclose(to_nanomaggies(nmgy * 1000, DES, "gri"), to_nanomaggies(nmgy, SDSS, "gri"))
-    assert np.array_equal(lupton_composite(to_nanomaggies(nmgy * 1000, DES, "gri")),
-                          lupton_composite(nmgy, stretch=PAPER_STRETCH))
+    assert np.array_equal(lupton_rgb(to_nanomaggies(nmgy * 1000, DES, "gri"), stretch=0.5),
+                          lupton_rgb(nmgy, stretch=PAPER_STRETCH))
     with pytest.raises(BandMismatchError, match="exactly 3 bands"):
-        lupton_composite(np.zeros((2, 4, 4)))
+        lupton_rgb(np.zeros((2, 4, 4)))
 
 
 def test_provenance_cards():

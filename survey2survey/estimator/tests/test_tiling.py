@@ -6,7 +6,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.ndimage import gaussian_filter
 
-from survey2survey.estimator import axis_weights, tile_apply, tile_positions
+from survey2survey.estimator._tiling import axis_weights, tile_apply, tile_positions
 from survey2survey.exceptions import ImageTooSmallError
 
 

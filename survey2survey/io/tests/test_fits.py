@@ -20,7 +20,7 @@ from survey2survey.exceptions import (
     UnitError,
 )
 from survey2survey.io import Cutout, read_cutout, write_cutout
-from survey2survey.io._wcs import same_wcs
+from survey2survey.utils._wcs import same_wcs
 
 from .conftest import make_wcs
 
@@ -187,7 +187,7 @@ def test_band_count_mismatch(cube):
     data, wcs = cube
     with pytest.raises(BandMismatchError, match="holds 3 image"):
         read_cutout((data, wcs), bands="gr")
-    with pytest.raises(BandMismatchError, match="twice"):
+    with pytest.raises(BandMismatchError, match="more than once"):
         read_cutout((data, wcs), bands="ggr")
 
 

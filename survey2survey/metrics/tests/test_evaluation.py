@@ -1,5 +1,4 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
-import argparse
 
 import numpy as np
 import pytest
@@ -7,9 +6,9 @@ from astropy.table import Table
 from astropy.wcs import WCS
 from numpy.testing import assert_allclose
 
-from survey2survey.exceptions import InputError, MetricError, ShapeMismatchError
+from survey2survey.exceptions import MetricError, ShapeMismatchError
 from survey2survey.io import Cutout, write_cutout
-from survey2survey.metrics import _cli, evaluate, mssim, pseudo_flux_magnitude
+from survey2survey.metrics import evaluate, mssim, pseudo_flux_magnitude
 
 
 def _sets(n=4, seed=0, shape=(32, 32)):
@@ -94,47 +93,3 @@ def _write_layout(directory, sets):
             for band in cutout.bands:
                 cutout[band].meta["MAGZERO"] = zp
             write_cutout(cutout, directory / name / f"gal{k:03d}.fits")
-
-
-def _parser():
-    parser = argparse.ArgumentParser(prog="survey2survey")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    _cli.add_parser(subparsers)
-    return parser
-
-
-def test_cli_evaluate(tmp_path):
-    """`survey2survey evaluate` reads the pairs layout and writes tables and figures."""
-    sets = _sets(n=3)
-    _write_layout(tmp_path / "validation", sets)
-    _write_layout(tmp_path / "external", {"source": sets["source"][:2],
-                                          "aecnn": sets["aecnn"][:2]})
-    out = tmp_path / "out"
-    args = _parser().parse_args(["evaluate", str(tmp_path / "validation"),
-                                 str(tmp_path / "external"), "-o", str(out)])
-    assert args.func(args) == 0
-    names = {p.name for p in out.iterdir()}
-    assert {"images.ecsv", "summary.ecsv", "profiles.png", "kde_mssim.png",
-            "grid_validation.png", "grid_external.png"} <= names
-    images = Table.read(out / "images.ecsv")
-    src = images[(images["dataset"] == "validation") & (images["set"] == "source")]
-    # MAGZERO brought every set to zero point 30: magnitudes equal the in-memory ones
-    assert_allclose(src["pseudo_flux_magnitude"],
-                    pseudo_flux_magnitude(sets["source"], r_max=16), rtol=1e-6)
-    assert list(src["name"]) == ["gal000", "gal001", "gal002"]
-
-
-def test_cli_errors(tmp_path):
-    """Missing folders and bad options raise specific errors."""
-    parser = _parser()
-    args = parser.parse_args(["evaluate", str(tmp_path / "nowhere")])
-    with pytest.raises(InputError, match="does not exist"):
-        args.func(args)
-    _write_layout(tmp_path / "v", {"source": _sets(n=2)["source"]})
-    args = parser.parse_args(["evaluate", str(tmp_path / "v"), "--data-range", "wide",
-                              "-o", str(tmp_path / "o")])
-    with pytest.raises(MetricError, match="--data-range"):
-        args.func(args)
-    args = parser.parse_args(["evaluate", str(tmp_path / "v"), "--sets", "aecnn"])
-    with pytest.raises(InputError, match="aecnn"):
-        args.func(args)

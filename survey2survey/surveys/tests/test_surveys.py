@@ -96,10 +96,12 @@ def test_bad_definitions():
 
 def test_maggies_per_unit():
     """One flux unit in maggies: from the unit when maggy/jansky-like, else the zero point."""
-    from survey2survey.surveys import maggies_per_unit
 
     assert_allclose(SDSS.maggies_per_unit("r"), 1e-9)
     assert_allclose(DES.maggies_per_unit("g"), 1e-12)
     assert_allclose(_toy(flux_unit="uJy").maggies_per_unit("g"), 1e-6 / 3631)
-    assert_allclose(maggies_per_unit(u.nmgy), 1e-9)
-    assert maggies_per_unit(u.ct) is None
+    assert_allclose(SDSS.unit_factor(u.mgy, "r"), 1e9)
+    assert_allclose(DES.unit_factor(u.nmgy, "g"), 1e3)
+    assert_allclose(DES.unit_factor(u.ct, "g", zero_point=22.5), 1e3)
+    with pytest.raises(UnitError, match="without a zero point"):
+        SDSS.unit_factor(u.ct, "r")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from survey2survey import Translator
-from survey2survey.exceptions import TrainingDataError, TranslatorError
+from survey2survey.exceptions import InvalidOptionError, TrainingDataError, TranslatorError
 from survey2survey.translators import ImagePool
 
 from .conftest import TINY, toy_pairs
@@ -68,7 +68,7 @@ def test_too_small_for_the_discriminator():
 
 def test_bad_options():
     """Unknown GAN losses and identity loss across channel counts are refused."""
-    with pytest.raises(TranslatorError, match="gan_loss must be"):
+    with pytest.raises(InvalidOptionError, match="gan_loss must be"):
         Translator.create("cyclegan", gan_loss="wgan")
     with pytest.raises(TranslatorError, match="identity loss needs"):
         Translator.create("cyclegan", in_channels=3, out_channels=1, lambda_identity=0.5)

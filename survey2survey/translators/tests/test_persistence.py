@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 
 from survey2survey import Translator
 from survey2survey.exceptions import TranslatorError, UnknownTranslatorError, WeightsFileError
-from survey2survey.translators import read_weights_file
+from survey2survey.translators._persistence import read_weights_file
 
 from .conftest import TINY, toy_pairs
 
@@ -33,7 +33,7 @@ def test_save_load_gives_identical_outputs(tmp_path, name):
 
 def test_file_holds_config(tmp_path):
     """The safetensors metadata holds name, params, channels, versions and a SHA-256."""
-    path = Translator.create("aecnn", bands=1).save(tmp_path / "m.safetensors")
+    path = Translator.create("aecnn", in_channels=1).save(tmp_path / "m.safetensors")
     config, tensors = read_weights_file(path)
     assert config["name"] == "aecnn" and config["in_channels"] == 1
     assert {"library_version", "torch_version", "sha256", "params"} <= set(config)
@@ -42,7 +42,7 @@ def test_file_holds_config(tmp_path):
 
 def test_save_refuses_overwrite_and_bad_metadata(tmp_path):
     """Existing files need overwrite=True; metadata must be JSON-able."""
-    model = Translator.create("aecnn", bands=1)
+    model = Translator.create("aecnn", in_channels=1)
     path = model.save(tmp_path / "m.safetensors")
     with pytest.raises(FileExistsError):
         model.save(path)
@@ -54,7 +54,7 @@ def test_save_refuses_overwrite_and_bad_metadata(tmp_path):
 
 def test_tampered_weights_are_refused(tmp_path):
     """Flipping bytes in the tensor data breaks the SHA-256 check."""
-    path = Translator.create("aecnn", bands=1).save(tmp_path / "m.safetensors")
+    path = Translator.create("aecnn", in_channels=1).save(tmp_path / "m.safetensors")
     raw = bytearray(path.read_bytes())
     raw[-100] ^= 0xFF
     path.write_bytes(bytes(raw))
@@ -64,7 +64,7 @@ def test_tampered_weights_are_refused(tmp_path):
 
 def test_corrupt_header_is_refused(tmp_path):
     """Bytes flipped in the header make the file unreadable as safetensors."""
-    path = Translator.create("aecnn", bands=1).save(tmp_path / "m.safetensors")
+    path = Translator.create("aecnn", in_channels=1).save(tmp_path / "m.safetensors")
     raw = bytearray(path.read_bytes())
     raw[10] ^= 0xFF
     path.write_bytes(bytes(raw))
@@ -89,7 +89,7 @@ def test_foreign_files_are_refused(tmp_path):
 
 def test_wrong_tensors_and_unknown_translator(tmp_path):
     """Files with a valid hash but unfitting tensors, or an unknown name, are refused."""
-    from survey2survey.translators.persistence import METADATA_KEY, weights_sha256
+    from survey2survey.translators._persistence import METADATA_KEY, weights_sha256
 
     def write(name, tensors, params):
         config = {"format": "survey2survey-translator", "format_version": 1, "name": name,

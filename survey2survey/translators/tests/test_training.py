@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 import torch
+from astropy.utils.exceptions import AstropyUserWarning
 
 from survey2survey import Translator, conf
 from survey2survey.exceptions import (
@@ -13,7 +14,9 @@ from survey2survey.exceptions import (
     TrainingDataError,
     TranslatorError,
 )
-from survey2survey.translators import CHECKPOINT_NAME, TrainingHistory, select_device
+from survey2survey.translators import TrainingHistory
+from survey2survey.translators._device import select_device
+from survey2survey.translators._persistence import CHECKPOINT_NAME
 
 from .conftest import TINY, toy_pairs
 
@@ -56,13 +59,49 @@ def test_resume_equals_uninterrupted(tmp_path, name, params):
 
 
 def test_resume_without_checkpoint_starts_fresh(tmp_path):
-    """resume=True with an empty directory trains from scratch; without a directory it fails."""
+    """resume=True with an empty directory warns and trains from scratch; no directory fails."""
     source, target = toy_pairs(n=6)
     model = Translator.create("aecnn", epochs=1)
-    assert model.fit(source, target, progress=False, resume=True,
-                     checkpoint_dir=tmp_path).epochs == [0]
+    with pytest.warns(AstropyUserWarning, match="found no checkpoint"):
+        history = model.fit(source, target, progress=False, resume=True,
+                            checkpoint_dir=tmp_path)
+    assert history.epochs == [0]
     with pytest.raises(TranslatorError, match="needs the checkpoint_dir"):
         model.fit(source, target, progress=False, resume=True)
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(TranslatorError, match="is not a directory"):
+        model.fit(source, target, progress=False, checkpoint_dir=not_a_folder)
+
+
+def test_resume_on_other_data_is_refused(tmp_path):
+    """A checkpoint records a fingerprint of its training data; other data cannot resume it."""
+    source, target = toy_pairs(n=6)
+    Translator.create("aecnn", epochs=1).fit(source, target, progress=False,
+                                             checkpoint_dir=tmp_path)
+    with pytest.raises(TranslatorError, match="other data"):
+        Translator.create("aecnn", epochs=1).fit(source + 1, target, progress=False, epochs=2,
+                                                 checkpoint_dir=tmp_path, resume=True)
+
+
+def test_best_weights_are_restored():
+    """After training, the translator holds the weights of its best epoch, not the last."""
+    source, target = toy_pairs(n=8)
+
+    def spoil_last_epoch(translator, epoch, logs):
+        if epoch == 2:  # after the epoch was scored: the spoiled weights are never the best
+            for tensor in translator.network.parameters():
+                tensor.data.zero_()
+
+    model = Translator.create("aecnn", epochs=3, learning_rate=0.0, seed=1)
+    initial = {k: v.clone() for k, v in model.state_tensors().items()}
+    history = model.fit(source, target, progress=False, callbacks=[spoil_last_epoch])
+    assert history.best_epoch == 0 and history.restored_epoch == 0
+    assert all(torch.equal(v, initial[k]) for k, v in model.state_tensors().items())
+    kept = Translator.create("aecnn", epochs=3, learning_rate=0.0, seed=1, restore_best=False)
+    assert kept.fit(source, target, progress=False,
+                    callbacks=[spoil_last_epoch]).restored_epoch is None
+    assert all(not p.detach().any() for p in kept.network.parameters())
 
 
 def test_checkpoint_of_other_params_is_refused(tmp_path):

@@ -1,5 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
-"""WCS helpers shared by the I/O, alignment and simulation code."""
+"""WCS helpers shared by the I/O, alignment, simulation and estimator code."""
 
 import re
 import warnings
@@ -10,7 +10,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 
 from ..exceptions import InvalidWCSError, MissingWCSError
 
-__all__ = []
+__all__ = ["celestial_wcs", "wcs_to_header", "strip_wcs_keywords", "same_wcs"]
 
 _LINEAR_KEY = re.compile(r"^(PC\d_\d|CD\d_\d|CDELT\d)$")
 

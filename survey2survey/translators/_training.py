@@ -10,120 +10,24 @@ translator contributes only its networks, optimizers, schedulers and
 ``training_step`` / ``validation_step``, which receive a `TrainingContext`.
 """
 
+import hashlib
 import math
-from contextlib import nullcontext
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from astropy.utils.exceptions import AstropyUserWarning
 from torch.utils.data import DataLoader, Dataset
 
-from .._progress import progress_bar
-from ..config import conf
-from ..exceptions import (
-    ShapeMismatchError,
-    TrainingDataError,
-    TranslatorError,
-)
+from ..exceptions import ShapeMismatchError, TrainingDataError, TranslatorError
+from ..utils._progress import progress_bar
+from ..utils._validation import check_int
+from ._persistence import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .context import TrainingContext
 from .history import TrainingHistory
 
-__all__ = ["TrainingContext", "select_device", "run_training", "CHECKPOINT_NAME"]
-
-#: file name of the checkpoint inside ``checkpoint_dir``
-CHECKPOINT_NAME = "checkpoint.safetensors"
-
-
-def select_device(device=None):
-    """
-    The `torch.device` to use.
-
-    Parameters
-    ----------
-    device : str, `torch.device` or None
-        None uses ``survey2survey.conf.default_device``; ``'auto'`` picks cuda
-        if available, then mps, then cpu.
-
-    Raises
-    ------
-    TranslatorError
-        If ``device`` is not a valid torch device.
-
-    Examples
-    --------
-    >>> from survey2survey.translators import select_device
-    >>> select_device("cpu")
-    device(type='cpu')
-    """
-    if device is None:
-        device = conf.default_device
-    if isinstance(device, str) and device.strip().lower() == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        msg = f"device must be 'auto' or a torch device, got {device!r} ({exc})"
-        raise TranslatorError(msg) from None
-
-
-class TrainingContext:
-    """
-    What the training loop hands to ``Translator.training_step``.
-
-    Attributes
-    ----------
-    device : `torch.device`
-        Where the batches are.
-    optimizers : dict of str to `torch.optim.Optimizer`
-        From ``configure_optimizers``.
-    epoch : int
-        The current (0-based) epoch.
-    amp_dtype : `torch.dtype` or None
-        The autocast dtype on GPUs, None when training in fp32.
-    """
-
-    def __init__(self, *, device, optimizers, amp_dtype=None):
-        self.device = device
-        self.optimizers = optimizers
-        self.amp_dtype = amp_dtype
-        self.epoch = 0
-        use_scaler = amp_dtype == torch.float16 and device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
-
-    def autocast(self):
-        """Context of mixed-precision autocast (a no-op when training in fp32)."""
-        if self.amp_dtype is None:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
-
-    def optimize(self, loss, *names):
-        """
-        Zero the gradients of the named optimizers, back-propagate ``loss`` and step them.
-
-        Parameters
-        ----------
-        loss : `torch.Tensor`
-            A scalar loss.
-        *names : str
-            Keys of ``optimizers``; all of them if none is given.
-        """
-        names = names or tuple(self.optimizers)
-        optimizers = [self.optimizers[name] for name in names]
-        for optimizer in optimizers:
-            optimizer.zero_grad(set_to_none=True)
-        if self.scaler is None:
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-        else:
-            self.scaler.scale(loss).backward()
-            for optimizer in optimizers:
-                self.scaler.step(optimizer)
-            self.scaler.update()
+__all__ = ["run_training"]
 
 
 class _Batches(Dataset):
@@ -269,6 +173,40 @@ def _set_rng_state(state, generator, device):
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
+def _data_fingerprint(*tensors):
+    """SHA-256 of the training tensors, so that a resumed run refuses other data."""
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        if tensor is None:
+            continue
+        tensor = tensor.detach().to("cpu", torch.float32).contiguous()
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _checkpoint_path(checkpoint_dir, resume):
+    if checkpoint_dir is None:
+        if resume:
+            msg = "fit(resume=True) needs the checkpoint_dir of the run to resume"
+            raise TranslatorError(msg)
+        return None
+    directory = Path(checkpoint_dir)
+    if directory.exists() and not directory.is_dir():
+        msg = f"checkpoint_dir {str(directory)!r} exists and is not a directory"
+        raise TranslatorError(msg)
+    checkpoint = directory / CHECKPOINT_NAME
+    if resume and not checkpoint.is_file():
+        msg = (f"fit(resume=True) found no checkpoint in {str(directory)!r}; "
+               "training starts from scratch")
+        warnings.warn(msg, AstropyUserWarning, stacklevel=4)
+    return checkpoint
+
+
+def _clone_weights(translator):
+    return {key: value.detach().clone() for key, value in translator.state_tensors().items()}
+
+
 def run_training(translator, source, target=None, *, validation=0.1, epochs=None, resume=False,
                  checkpoint_dir=None, callbacks=(), progress=None):
     """
@@ -278,23 +216,19 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     -------
     `~survey2survey.translators.TrainingHistory`
     """
-    from .persistence import load_checkpoint, save_checkpoint
-
     source, target = _check_data(translator, source, target)
     translator.check_training_data(source, target)
-    epochs = translator.epochs if epochs is None else translator._positive_int(epochs, "epochs")
-    if resume and checkpoint_dir is None:
-        msg = "fit(resume=True) needs the checkpoint_dir of the run to resume"
-        raise TranslatorError(msg)
+    epochs = translator.epochs if epochs is None else check_int(epochs, "epochs", minimum=1)
     callbacks = list(callbacks or ())
     for callback in callbacks:
         if not callable(callback):
             msg = f"callbacks must be callables (translator, epoch, logs), got {callback!r}"
             raise TranslatorError(msg)
-    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    checkpoint = _checkpoint_path(checkpoint_dir, resume)
 
     device = translator.device
     generator = torch.Generator().manual_seed(translator.seed)
+    fingerprint = _data_fingerprint(source, target) if checkpoint is not None else None
     source, target, val_source, val_target = _split(translator, source, target, validation,
                                                     generator)
     amp_dtype = None
@@ -306,7 +240,7 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     schedulers = translator.configure_schedulers(optimizers, epochs)
     context = TrainingContext(device=device, optimizers=optimizers, amp_dtype=amp_dtype)
     history = TrainingHistory(monitor="val_loss" if val_source is not None else "loss")
-    start, best, waited = 0, math.inf, 0
+    start, best, waited, best_weights = 0, math.inf, 0, None
 
     dataset = _Batches(source, target, translator.batch_size)
     # batches are slices of in-memory tensors: worker processes (re-spawned every epoch,
@@ -322,6 +256,11 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
         torch.manual_seed(translator.seed)
         if resume and checkpoint.is_file():
             state = load_checkpoint(checkpoint, translator)
+            if state.get("data") not in (None, fingerprint):
+                msg = (f"the checkpoint in {str(checkpoint.parent)!r} was written while "
+                       "training on other data; resume only with the same training set "
+                       "(or start a new run in another checkpoint_dir)")
+                raise TranslatorError(msg)
             for key, optimizer in optimizers.items():
                 optimizer.load_state_dict(state["optimizers"][key])
             for key, scheduler in schedulers.items():
@@ -332,6 +271,7 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
             translator.load_extra_state(state.get("extra", {}))
             _set_rng_state(state["rng"], generator, device)
             start, best, waited = state["epoch"] + 1, state["best"], state["waited"]
+            best_weights = state.get("best_weights") or None
 
         bar = progress_bar(range(start, epochs), initial=start, total=epochs,
                            progress=progress, desc=f"fit {translator.name}", unit="epoch")
@@ -365,6 +305,8 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
             stop = False
             if monitored < best:
                 best, waited = monitored, 0
+                if translator.restore_best:
+                    best_weights = _clone_weights(translator)
             else:
                 waited += 1
                 stop = translator.patience is not None and waited >= translator.patience
@@ -372,12 +314,13 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
             if checkpoint is not None and ((epoch + 1) % translator.checkpoint_every == 0
                                            or last):
                 state = {
-                    "epoch": epoch, "best": best, "waited": waited,
+                    "epoch": epoch, "best": best, "waited": waited, "data": fingerprint,
                     "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
                     "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
                     "scaler": context.scaler.state_dict() if context.scaler is not None else {},
                     "history": history.to_dict(), "rng": _rng_state(generator, device),
                     "extra": translator.extra_state(),
+                    "best_weights": best_weights or {},
                 }
                 save_checkpoint(checkpoint, translator, state)
             for callback in callbacks:
@@ -388,6 +331,9 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
                 break
         bar.close()
 
+    if translator.restore_best and best_weights and history.best_epoch != history.epochs[-1]:
+        translator.load_state_tensors(best_weights, what="the best epoch's weights")
+        history.restored_epoch = history.best_epoch
     for module in translator.networks.values():
         module.eval()
     translator.history = history

@@ -7,10 +7,10 @@ file: the tensors are the state dicts of the translator's modules, and the
 file's header metadata holds, under the key ``"survey2survey"``, a JSON
 configuration with the registry name, the constructor parameters, the channel
 counts, the library and torch versions, a SHA-256 of the weights and the
-caller's own JSON-able metadata. Loading re-creates the translator by name from
-the registry and refuses (`~survey2survey.exceptions.WeightsFileError`) any file
-that is not such a file, whose weights do not hash to the recorded value, or
-whose tensors do not fit the network.
+caller's own JSON-able metadata. `read_weights_file` refuses
+(`~survey2survey.exceptions.WeightsFileError`) any file that is not such a
+file or whose weights do not hash to the recorded value;
+``Translator.load`` then re-creates the translator by name from the registry.
 
 Checkpoints use the same container: module weights, optimizer state tensors
 and RNG states as tensors; the epoch, history, scheduler and the non-tensor
@@ -20,16 +20,24 @@ optimizer state as JSON. Nothing is ever unpickled.
 import hashlib
 import json
 import os
+import struct
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors.torch import load as load_tensors_from_bytes
 from safetensors.torch import save_file
 
 from ..exceptions import TranslatorError, WeightsFileError
-from ..io import atomic_write
+from ..utils._files import atomic_write
 
-__all__ = ["save_translator", "load_translator", "read_weights_file", "weights_sha256"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "CHECKPOINT_NAME", "json_dumps", "weights_sha256",
+           "write_weights_file", "read_weights_file", "read_weights_bytes", "save_checkpoint",
+           "load_checkpoint"]
+
+#: file name of the checkpoint inside a ``checkpoint_dir``
+CHECKPOINT_NAME = "checkpoint.safetensors"
+#: largest safetensors header accepted (the JSON metadata and tensor index)
+_MAX_HEADER_BYTES = 64 * 2**20
 
 METADATA_KEY = "survey2survey"
 FORMAT = "survey2survey-translator"
@@ -44,7 +52,7 @@ def weights_sha256(tensors):
     Examples
     --------
     >>> import torch
-    >>> from survey2survey.translators import weights_sha256
+    >>> from survey2survey.translators._persistence import weights_sha256
     >>> len(weights_sha256({"w": torch.zeros(3)}))
     64
     """
@@ -58,7 +66,7 @@ def weights_sha256(tensors):
     return digest.hexdigest()
 
 
-def _json_dumps(obj, what):
+def json_dumps(obj, what):
     try:
         return json.dumps(obj, sort_keys=True)
     except (TypeError, ValueError) as exc:
@@ -66,10 +74,17 @@ def _json_dumps(obj, what):
         raise TranslatorError(msg) from None
 
 
-def _write(path, tensors, config, *, overwrite):
+def write_weights_file(path, tensors, config, *, overwrite=False):
+    """
+    Write ``tensors`` and the JSON ``config`` (plus their SHA-256) as one safetensors file.
+
+    Returns
+    -------
+    `pathlib.Path`
+    """
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     config = dict(config, sha256=weights_sha256(tensors))
-    header = {METADATA_KEY: _json_dumps(config, "the translator configuration and metadata")}
+    header = {METADATA_KEY: json_dumps(config, "the translator configuration and metadata")}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header),
                  overwrite=overwrite)
     return Path(path)
@@ -104,93 +119,76 @@ def read_weights_file(path, *, expected_format=FORMAT):
     if not os.path.isfile(path):
         msg = f"weights file {path!r} does not exist"
         raise WeightsFileError(msg)
+    with open(path, "rb") as handle:
+        blob = handle.read()
+    return read_weights_bytes(blob, what=repr(path), expected_format=expected_format)
+
+
+def _metadata(blob, what):
+    """The ``__metadata__`` dict of a safetensors byte string (read from its JSON header)."""
+    if len(blob) < 8:
+        msg = (f"{what} is not a safetensors file (only {len(blob)} bytes); "
+               "survey2survey never unpickles files")
+        raise WeightsFileError(msg)
+    (length,) = struct.unpack("<Q", blob[:8])
+    if length > min(_MAX_HEADER_BYTES, len(blob) - 8):
+        msg = (f"{what} is not a readable safetensors file (header of {length} bytes); "
+               "survey2survey never unpickles files")
+        raise WeightsFileError(msg)
     try:
-        with safe_open(path, framework="pt", device="cpu") as handle:
-            header = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-    except Exception as exc:  # noqa: BLE001 - safetensors raises several types
-        msg = (f"{path!r} is not a readable safetensors file "
-               f"({type(exc).__name__}: {exc}); survey2survey never unpickles files")
+        header = json.loads(blob[8:8 + length].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        msg = (f"{what} is not a readable safetensors file (its header is not JSON); "
+               "survey2survey never unpickles files")
         raise WeightsFileError(msg) from None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def read_weights_bytes(blob, *, what="weights", expected_format=FORMAT):
+    """
+    Read and verify a survey2survey safetensors file held in memory; see `read_weights_file`.
+
+    Parameters
+    ----------
+    blob : bytes
+        The file's content.
+    what : str, optional
+        How to name it in error messages.
+    expected_format : str, optional
+        The ``format`` the configuration must declare.
+    """
+    header = _metadata(blob, what)
     if METADATA_KEY not in header:
-        msg = (f"{path!r} is a safetensors file without survey2survey metadata; "
+        msg = (f"{what} is a safetensors file without survey2survey metadata; "
                "it was not written by Translator.save")
         raise WeightsFileError(msg)
     try:
         config = json.loads(header[METADATA_KEY])
     except ValueError as exc:
-        msg = f"the survey2survey metadata of {path!r} is not valid JSON ({exc})"
+        msg = f"the survey2survey metadata of {what} is not valid JSON ({exc})"
         raise WeightsFileError(msg) from None
     if not isinstance(config, dict) or config.get("format") != expected_format:
         found = config.get("format") if isinstance(config, dict) else config
-        msg = f"{path!r} holds format {found!r}, expected {expected_format!r}"
+        msg = f"{what} holds format {found!r}, expected {expected_format!r}"
         raise WeightsFileError(msg)
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        msg = (f"{path!r} was written with format version {config.get('format_version')}, "
-               f"newer than this library reads ({FORMAT_VERSION}); upgrade survey2survey")
+    version = config.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        msg = (f"{what} was written with format version {version!r}, newer than this "
+               f"library reads ({FORMAT_VERSION}); upgrade survey2survey")
         raise WeightsFileError(msg)
+    try:
+        tensors = load_tensors_from_bytes(bytes(blob))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types
+        msg = (f"{what} is not a readable safetensors file ({type(exc).__name__}: {exc}); "
+               "survey2survey never unpickles files")
+        raise WeightsFileError(msg) from None
     recorded = config.get("sha256")
     if recorded != weights_sha256(tensors):
-        msg = (f"the weights in {path!r} do not match their recorded SHA-256 "
+        msg = (f"the weights in {what} do not match their recorded SHA-256 "
                f"({recorded!r}): the file was altered or is corrupt")
         raise WeightsFileError(msg)
     return config, tensors
-
-
-def save_translator(translator, path, *, metadata=None, overwrite=False):
-    """
-    Write ``translator`` to ONE safetensors file; see `Translator.save`.
-
-    Returns
-    -------
-    `pathlib.Path`
-        The path written.
-    """
-    from .. import __version__
-
-    config = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "name": translator.name,
-        "class": f"{type(translator).__module__}:{type(translator).__qualname__}",
-        "params": translator.params,
-        "in_channels": translator.in_channels,
-        "out_channels": translator.out_channels,
-        "library_version": __version__,
-        "torch_version": torch.__version__,
-        "fitted": translator.is_fitted,
-        "metadata": dict(metadata) if metadata is not None else {},
-    }
-    return _write(path, translator.state_tensors(), config, overwrite=overwrite)
-
-
-def load_translator(path, *, device=None, registry=None):
-    """
-    Re-create a translator saved with `save_translator`; see `Translator.load`.
-
-    Raises
-    ------
-    WeightsFileError
-        If the file is not a valid, untampered survey2survey translator file,
-        or its tensors do not fit the network its configuration describes.
-    UnknownTranslatorError
-        If the translator named in the file is not registered (a plug-in that
-        is not installed).
-    """
-    from .registry import get_translator
-
-    config, tensors = read_weights_file(path)
-    cls = get_translator(config.get("name"), registry=registry)
-    try:
-        translator = cls(**config.get("params", {}), device=device)
-    except TypeError as exc:
-        msg = f"the parameters stored in {os.fspath(path)!r} do not fit {cls.__qualname__}: {exc}"
-        raise WeightsFileError(msg) from None
-    translator.name = config["name"]
-    translator.load_state_tensors(tensors, what=os.fspath(path))
-    translator.metadata = dict(config.get("metadata", {}))
-    translator.is_fitted = bool(config.get("fitted", True))
-    return translator
 
 
 # --- checkpoints -------------------------------------------------------------------------
@@ -240,7 +238,7 @@ def save_checkpoint(path, translator, state):
         "library_version": __version__,
         "state": encoded,
     }
-    return _write(path, tensors, config, overwrite=True)
+    return write_weights_file(path, tensors, config, overwrite=True)
 
 
 def load_checkpoint(path, translator):
@@ -254,7 +252,7 @@ def load_checkpoint(path, translator):
         name or other parameters.
     """
     config, tensors = read_weights_file(path, expected_format=CHECKPOINT_FORMAT)
-    params = json.loads(_json_dumps(translator.params, "the translator parameters"))
+    params = json.loads(json_dumps(translator.params, "the translator parameters"))
     if config.get("name") != translator.name or config.get("params") != params:
         msg = (f"checkpoint {os.fspath(path)!r} was written by translator "
                f"{config.get('name')!r} with params {config.get('params')}, not by "

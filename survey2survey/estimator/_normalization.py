@@ -55,7 +55,7 @@ class AsinhNormalizer:
     Examples
     --------
     >>> import numpy as np
-    >>> from survey2survey.estimator import AsinhNormalizer
+    >>> from survey2survey.estimator._normalization import AsinhNormalizer
     >>> rng = np.random.default_rng(0)
     >>> flux = rng.normal(0, 0.03, (4, 3, 16, 16)) + 2.0 * rng.random((4, 3, 16, 16)) ** 8
     >>> norm = AsinhNormalizer('gri').fit(flux)
@@ -103,7 +103,7 @@ class AsinhNormalizer:
         return values.copy()
 
     def __repr__(self):
-        if not self.fitted:
+        if not self.is_fitted:
             return f"<AsinhNormalizer bands={''.join(self.bands)!r} (not fitted)>"
         return (f"<AsinhNormalizer bands={''.join(self.bands)!r} beta={np.round(self.beta, 5)} "
                 f"lo={np.round(self.lo, 3)} hi={np.round(self.hi, 3)}>")
@@ -114,7 +114,7 @@ class AsinhNormalizer:
         return self.to_dict() == other.to_dict()
 
     @property
-    def fitted(self):
+    def is_fitted(self):
         """Whether ``beta``, ``lo`` and ``hi`` are all known."""
         return self.beta is not None and self.lo is not None and self.hi is not None
 
@@ -128,7 +128,7 @@ class AsinhNormalizer:
         return data
 
     def _require_fitted(self):
-        if not self.fitted:
+        if not self.is_fitted:
             msg = "this AsinhNormalizer is not fitted yet; call fit() or give beta, lo and hi"
             raise NotFittedError(msg)
 
@@ -193,7 +193,7 @@ class AsinhNormalizer:
 
         Examples
         --------
-        >>> from survey2survey.estimator import AsinhNormalizer
+        >>> from survey2survey.estimator._normalization import AsinhNormalizer
         >>> norm = AsinhNormalizer('r', beta=[1.0], lo=[0.0], hi=[2.0])
         >>> float(norm.transform([[[0.0]]])[0, 0, 0])
         0.0
@@ -209,7 +209,7 @@ class AsinhNormalizer:
 
         Examples
         --------
-        >>> from survey2survey.estimator import AsinhNormalizer
+        >>> from survey2survey.estimator._normalization import AsinhNormalizer
         >>> norm = AsinhNormalizer('r', beta=[1.0], lo=[0.0], hi=[2.0])
         >>> round(float(norm.inverse([[[0.5]]])[0, 0, 0]), 6)  # sinh(1)
         1.175201

@@ -27,7 +27,7 @@ def tile_positions(length, tile, overlap):
 
     Examples
     --------
-    >>> from survey2survey.estimator import tile_positions
+    >>> from survey2survey.estimator._tiling import tile_positions
     >>> tile_positions(100, 40, 10)
     [0, 30, 60]
     >>> tile_positions(30, 40, 10)
@@ -53,7 +53,7 @@ def axis_weights(starts, tile, blend):
 
     Examples
     --------
-    >>> from survey2survey.estimator import axis_weights
+    >>> from survey2survey.estimator._tiling import axis_weights
     >>> w = axis_weights([0, 6], 10, 4)
     >>> [round(float(v), 3) for v in w[0]]
     [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.962, 0.691, 0.309, 0.038]
@@ -114,7 +114,7 @@ def tile_apply(function, image, *, tile_size, overlap=None, blend=None, min_size
     Examples
     --------
     >>> import numpy as np
-    >>> from survey2survey.estimator import tile_apply
+    >>> from survey2survey.estimator._tiling import tile_apply
     >>> field = np.random.default_rng(0).random((1, 100, 70))
     >>> out = tile_apply(lambda x: 2 * x, field, tile_size=32, overlap=8, blend=4)
     >>> bool(np.allclose(out, 2 * field))

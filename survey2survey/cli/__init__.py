@@ -4,16 +4,15 @@
 import argparse
 import sys
 
-from . import __version__
-from .exceptions import Survey2SurveyError
+from .. import __version__
+from ..exceptions import Survey2SurveyError
 
 __all__ = ["main", "build_parser"]
 
 
 def build_parser():
     """The argument parser of the ``survey2survey`` command, with every sub-command."""
-    from . import _demo
-    from .metrics import _cli as evaluate_cli
+    from . import _demo, _evaluate
 
     parser = argparse.ArgumentParser(
         prog="survey2survey",
@@ -22,7 +21,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"survey2survey {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _demo.add_parser(subparsers)
-    evaluate_cli.add_parser(subparsers)
+    _evaluate.add_parser(subparsers)
     return parser
 
 

@@ -47,9 +47,12 @@ def _say(message, start):
 
 
 def _composite(cutout, survey):
-    from .estimator import lupton_composite, to_nanomaggies
+    """A Lupton composite with one stretch in nanomaggies, whatever the survey's unit."""
+    from ..surveys import SDSS
+    from ..visualization import lupton_rgb
 
-    return lupton_composite(to_nanomaggies(np.nan_to_num(cutout.data), survey, cutout.bands))
+    factors = np.array([survey.flux_conversion(b, SDSS) for b in cutout.bands])
+    return lupton_rgb(np.nan_to_num(cutout.data) * factors[:, None, None], stretch=0.5, Q=8)
 
 
 def _quicklook(pairs, aligned, path):
@@ -58,7 +61,7 @@ def _quicklook(pairs, aligned, path):
     matplotlib.use("agg")
     import matplotlib.pyplot as plt
 
-    from .surveys import DES, SDSS
+    from ..surveys import DES, SDSS
 
     rows = min(3, len(pairs))
     fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.6 * rows), squeeze=False)
@@ -81,7 +84,7 @@ def _figure(sources, targets, outputs, path):
     matplotlib.use("agg")
     import matplotlib.pyplot as plt
 
-    from .surveys import DES, SDSS
+    from ..surveys import DES, SDSS
 
     rows = min(4, len(sources))
     fig, axes = plt.subplots(rows, 4, figsize=(10, 2.6 * rows), squeeze=False)
@@ -109,11 +112,11 @@ def run(args):
     from astropy.table import Table
     from astropy.utils.exceptions import AstropyUserWarning
 
-    from .alignment import align
-    from .datasets import make_survey_pairs, save_pairs
-    from .estimator import Survey2Survey, transform_many
-    from .io import read_cutout, write_cutout
-    from .metrics import aperture_flux, mssim
+    from ..alignment import align
+    from ..datasets import make_survey_pairs, save_pairs
+    from ..estimator import Survey2Survey, transform_many
+    from ..io import read_cutout, write_cutout
+    from ..metrics import aperture_flux, mssim
 
     start = time.perf_counter()
     n_pairs, n_test, epochs, size = args.n_pairs, args.n_test, args.epochs, args.size
@@ -165,9 +168,9 @@ def run(args):
     rows = []
     for pair, target, truth, out in zip(test, sets["target"], sets["target_truth"], outputs,
                                         strict=True):
-        src = s2s.source.flux_conversion("r", s2s.target) * np.nan_to_num(pair.source.data)
+        src = s2s.source_.flux_conversion("r", s2s.target_) * np.nan_to_num(pair.source.data)
         tgt = np.nan_to_num(target.data)
-        stretch = s2s.target_normalizer_
+        stretch = s2s.codec_.target_normalizer
         layers = [stretch.transform(x).mean(axis=0) for x in (src, tgt, out.data)]
         radius = 0.4 * min(out.shape)
         flux_truth = aperture_flux(truth.data.sum(axis=0), r_max=radius)

@@ -6,16 +6,17 @@ Buncher, Sharma & Carrasco Kind (2021) trained on three-channel 8-bit
 composites (g, r, i as blue, green, red, combined with the Lupton et al. 2004
 asinh prescription), compared 8-bit reconstructions and reduced every image to
 one layer by averaging R, G and B before measuring anything. These helpers
-reproduce that exactly; ``Survey2Survey(mode="paper")`` uses them. The
-calibrated-flux pipeline (the default ``mode="flux"``) does not go through 8 bits.
+reproduce that exactly, with `~survey2survey.visualization.lupton_rgb` making
+the composites; ``Survey2Survey(mode="paper")`` uses them through its codec.
+The calibrated-flux pipeline (the default ``mode="flux"``) does not go
+through 8 bits.
 """
 
 import numpy as np
-from astropy.visualization import LuptonAsinhStretch, ManualInterval, make_lupton_rgb
 
 from ..exceptions import BandMismatchError, InvalidDataError, ShapeMismatchError
 
-__all__ = ["PAPER_STRETCH", "PAPER_Q", "to_nanomaggies", "lupton_composite", "composite_to_array",
+__all__ = ["PAPER_STRETCH", "PAPER_Q", "to_nanomaggies", "composite_to_array",
            "array_to_composite", "average_layer"]
 
 PAPER_STRETCH = 0.5
@@ -45,7 +46,7 @@ def to_nanomaggies(data, survey, bands):
     --------
     >>> import numpy as np
     >>> from survey2survey.surveys import DES
-    >>> from survey2survey.estimator import to_nanomaggies
+    >>> from survey2survey.estimator._paper import to_nanomaggies
     >>> to_nanomaggies(np.full((1, 1, 1), 1000.0), DES, 'r')[0, 0, 0]
     np.float64(1.0)
     """
@@ -56,48 +57,6 @@ def to_nanomaggies(data, survey, bands):
         raise BandMismatchError(msg)
     factors = np.array([survey.maggies_per_unit(b) * 1e9 for b in bands])
     return data * factors[:, np.newaxis, np.newaxis]
-
-
-def lupton_composite(data, *, stretch=PAPER_STRETCH, Q=PAPER_Q):
-    """
-    An 8-bit RGB composite of three bands with `~astropy.visualization.make_lupton_rgb`.
-
-    Parameters
-    ----------
-    data : array-like, shape ``(3, ny, nx)``
-        Three bands, bluest first (``g, r, i``): they become blue, green, red.
-        Non-finite pixels count as 0.
-    stretch : float
-        Linear stretch in the data's unit (``PAPER_STRETCH`` for nanomaggies,
-        see `to_nanomaggies`).
-    Q : float, optional
-        Asinh softening.
-
-    Returns
-    -------
-    rgb : `~numpy.ndarray` of uint8, shape ``(ny, nx, 3)``
-
-    Raises
-    ------
-    survey2survey.exceptions.BandMismatchError
-        If ``data`` does not hold exactly three bands.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from survey2survey.estimator import lupton_composite
-    >>> rgb = lupton_composite(np.full((3, 4, 4), 0.2), stretch=0.5)
-    >>> rgb.dtype, rgb.shape
-    (dtype('uint8'), (4, 4, 3))
-    """
-    data = np.asarray(data, dtype=float)
-    if data.ndim != 3 or data.shape[0] != 3:
-        msg = f"a Lupton composite needs exactly 3 bands (g, r, i), got data of shape {data.shape}"
-        raise BandMismatchError(msg)
-    data = np.where(np.isfinite(data), data, 0.0)
-    blue, green, red = data
-    return make_lupton_rgb(red, green, blue, interval=ManualInterval(vmin=0),
-                           stretch_object=LuptonAsinhStretch(stretch=float(stretch), Q=float(Q)))
 
 
 def composite_to_array(rgb):
@@ -111,7 +70,7 @@ def composite_to_array(rgb):
     Examples
     --------
     >>> import numpy as np
-    >>> from survey2survey.estimator import composite_to_array
+    >>> from survey2survey.estimator._paper import composite_to_array
     >>> composite_to_array(np.full((2, 2, 3), 255, dtype=np.uint8)).shape
     (3, 2, 2)
     """
@@ -132,7 +91,7 @@ def array_to_composite(values):
     Examples
     --------
     >>> import numpy as np
-    >>> from survey2survey.estimator import array_to_composite, composite_to_array
+    >>> from survey2survey.estimator._paper import array_to_composite, composite_to_array
     >>> rgb = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
     >>> bool((array_to_composite(composite_to_array(rgb)) == rgb).all())
     True
@@ -158,7 +117,7 @@ def average_layer(rgb):
     Examples
     --------
     >>> import numpy as np
-    >>> from survey2survey.estimator import average_layer
+    >>> from survey2survey.estimator._paper import average_layer
     >>> rgb = np.zeros((2, 2, 3), dtype=np.uint8); rgb[..., 0] = 255
     >>> float(average_layer(rgb)[0, 0])
     85.0

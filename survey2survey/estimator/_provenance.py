@@ -1,20 +1,31 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
-Provenance header cards written on every translated image.
+The headers of translated images: the input survey's calibration cards out, provenance in.
 
 A translated cutout must say what made it: ``S2SVER`` (library version),
 ``S2STRANS`` (translator name), ``S2SHASH`` (SHA-256 of the translator's
 parameters and weights, shortened), ``S2SSRC`` / ``S2STGT`` (source and target
-surveys), ``S2SMODE`` and ``HISTORY`` lines in plain words.
+surveys), ``S2SMODE`` and ``HISTORY`` lines in plain words. Cards describing
+the input survey's calibration (zero point, PSF, sky, gain...) are removed, the
+target survey's unit and zero point written instead.
 """
 
 import hashlib
 import json
 from datetime import UTC, datetime
 
+import numpy as np
 from astropy.io import fits
+from astropy.nddata import CCDData, StdDevUncertainty
 
-__all__ = ["params_hash", "provenance_header", "PROVENANCE_KEYWORDS"]
+from ..io import Cutout
+
+__all__ = ["params_hash", "provenance_header", "PROVENANCE_KEYWORDS", "output_cutout"]
+
+# Header cards describing the *input* survey's calibration, dropped from translated output.
+_SURVEY_KEYS = ("SURVEY", "MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP", "FLUXMAG0", "BUNIT", "PSF",
+                "PSFMODEL", "PSFFWHM", "PSFBETA", "FWHM", "SEEING", "SKYLEVEL", "SKY", "SKYSIG",
+                "SKYNOISE", "NOISE", "NOISESIG", "GAIN", "PIXSCALE", "TRUTH", "NOISELESS")
 
 PROVENANCE_KEYWORDS = ("S2SVER", "S2STRANS", "S2SHASH", "S2SSRC", "S2STGT", "S2SMODE")
 """The header keywords written by `provenance_header`."""
@@ -43,7 +54,7 @@ def params_hash(params, *, length=16):
 
     Examples
     --------
-    >>> from survey2survey.estimator import params_hash
+    >>> from survey2survey.estimator._provenance import params_hash
     >>> params_hash({'epochs': 3, 'lr': 1.0}) == params_hash({'lr': 1.0, 'epochs': 3})
     True
     >>> len(params_hash({}))
@@ -77,7 +88,7 @@ def provenance_header(*, translator, params, source, target, mode="flux", histor
 
     Examples
     --------
-    >>> from survey2survey.estimator import provenance_header
+    >>> from survey2survey.estimator._provenance import provenance_header
     >>> header = provenance_header(translator='aecnn', params={'epochs': 3},
     ...                            source='SDSS', target='DES')
     >>> header['S2STRANS'], header['S2SSRC'], header['S2STGT']
@@ -98,3 +109,49 @@ def provenance_header(*, translator, params, source, target, mode="flux", histor
     for line in history:
         header.add_history(str(line))
     return header
+
+
+def _without_survey_cards(header, target_name):
+    header = fits.Header(header) if header is not None else fits.Header()
+    for key in _SURVEY_KEYS:
+        header.remove(key, ignore_missing=True, remove_all=True)
+    header["SURVEY"] = (target_name, "survey whose look this image imitates")
+    return header
+
+
+def output_cutout(cutout, values, spreads, *, codec, provenance):
+    """
+    The translated cutout on the input's grid: values, unit, zero point, mask, provenance.
+
+    Parameters
+    ----------
+    cutout : `~survey2survey.io.Cutout`
+        The input (its WCS, mask and headers are kept).
+    values : `~numpy.ndarray`
+        Decoded output ``(C, H, W)``.
+    spreads : `~numpy.ndarray` or None
+        Model uncertainty ``(C, H, W)``, in output units.
+    codec
+        The estimator's codec (output unit and cards per band).
+    provenance : `~astropy.io.fits.Header`
+        From `provenance_header`.
+    """
+    mask = cutout.mask
+    bands = {}
+    for k, band in enumerate(codec.bands):
+        image = cutout[band]
+        meta = _without_survey_cards(image.meta, codec.target.name)
+        data, unit, cards = codec.output_band(band, values[k])
+        meta["FILTER"] = band
+        for key, card in cards.items():
+            meta[key] = card
+        meta.extend(provenance, update=True)
+        bands[band] = CCDData(
+            data, unit=unit, wcs=image.wcs.deepcopy(),
+            mask=mask[k].copy() if mask[k].any() else None,
+            uncertainty=None if spreads is None else StdDevUncertainty(
+                np.asarray(spreads[k], dtype=float).copy()),
+            meta=meta)
+    meta = _without_survey_cards(cutout.meta, codec.target.name)
+    meta.extend(provenance, update=True)
+    return Cutout(bands, meta=meta)

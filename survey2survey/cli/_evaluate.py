@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import InputError, MetricError, ShapeMismatchError
-from .evaluation import IMAGE_METRICS, PAIR_METRICS, evaluate
+from ..metrics import IMAGE_METRICS, PAIR_METRICS, evaluate
 
 __all__ = ["add_parser", "run", "load_sets", "KNOWN_SETS"]
 
@@ -156,7 +156,7 @@ def load_sets(directory, sets=None, *, zero_point=30.0, grid="source"):
 
 
 def _save_figure(figure, path, overwrite):
-    from ..io import atomic_write
+    from ..utils._files import atomic_write
 
     atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110),
                  overwrite=overwrite)

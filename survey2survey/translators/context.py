@@ -1,0 +1,64 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""What the shared training loop hands to a translator's ``training_step``."""
+
+from contextlib import nullcontext
+
+import torch
+
+__all__ = ["TrainingContext"]
+
+
+class TrainingContext:
+    """
+    What the training loop hands to ``Translator.training_step``.
+
+    Attributes
+    ----------
+    device : `torch.device`
+        Where the batches are.
+    optimizers : dict of str to `torch.optim.Optimizer`
+        From ``configure_optimizers``.
+    epoch : int
+        The current (0-based) epoch.
+    amp_dtype : `torch.dtype` or None
+        The autocast dtype on GPUs, None when training in fp32.
+    """
+
+    def __init__(self, *, device, optimizers, amp_dtype=None):
+        self.device = device
+        self.optimizers = optimizers
+        self.amp_dtype = amp_dtype
+        self.epoch = 0
+        use_scaler = amp_dtype == torch.float16 and device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
+
+    def autocast(self):
+        """Context of mixed-precision autocast (a no-op when training in fp32)."""
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def optimize(self, loss, *names):
+        """
+        Zero the gradients of the named optimizers, back-propagate ``loss`` and step them.
+
+        Parameters
+        ----------
+        loss : `torch.Tensor`
+            A scalar loss.
+        *names : str
+            Keys of ``optimizers``; all of them if none is given.
+        """
+        names = names or tuple(self.optimizers)
+        optimizers = [self.optimizers[name] for name in names]
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        if self.scaler is None:
+            loss.backward()
+            for optimizer in optimizers:
+                optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            for optimizer in optimizers:
+                self.scaler.step(optimizer)
+            self.scaler.update()

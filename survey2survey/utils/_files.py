@@ -1,0 +1,90 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+Atomic, exclusive file writes.
+
+A file is written to a temporary name in its destination folder and then
+published in one step: with ``os.link`` (which fails if the name exists, so two
+processes writing one folder never overwrite each other's files) or, when
+overwriting was asked for, with ``os.replace``. A crash mid-write never leaves
+a partial file under the final name.
+"""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write", "current_umask"]
+
+
+def current_umask():
+    """The process umask (read without changing it for longer than one call)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path, write, *, overwrite=False):
+    """
+    Call ``write(tmp_path)``, then publish ``tmp_path`` as ``path`` in one step.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination.
+    write : callable
+        Writes the complete file to the path it is given.
+    overwrite : bool, optional
+        Replace an existing ``path``. Without it the publication is exclusive:
+        if ``path`` exists, or another process creates it while ``write`` runs,
+        `FileExistsError` is raised and the existing file is left untouched.
+
+    Returns
+    -------
+    path : `pathlib.Path`
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False.
+
+    Notes
+    -----
+    The file gets the permissions a newly created file gets under the
+    process umask (``mkstemp``'s 0600 would hide outputs from a group).
+    """
+    path = Path(path)
+    if not overwrite and os.path.lexists(path):
+        msg = f"{str(path)!r} exists; pass overwrite=True to replace it"
+        raise FileExistsError(msg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails atomically if another writer got there first
+            except FileExistsError:
+                msg = f"{str(path)!r} exists (written by another process meanwhile); not replaced"
+                raise FileExistsError(msg) from None
+            except OSError:  # a file system without hard links: exclusive create, then rename
+                _exclusive_rename(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+    return path
+
+
+def _exclusive_rename(tmp, path):
+    """Claim ``path`` with O_EXCL, then move the finished file over the claim."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        msg = f"{str(path)!r} exists (written by another process meanwhile); not replaced"
+        raise FileExistsError(msg) from None
+    os.close(fd)
+    os.replace(tmp, path)
