@@ -25,9 +25,13 @@ from functools import partial
 import torch
 from torch import nn
 
-from survey2survey.translators import AECNN_LAYERS, Translator
+from survey2survey.translators import Translator
 
 FIT_IMAGES = {"aecnn": 16, "cyclegan": 2, "unet": 8}
+#: the paper's Table 1, written out independently of the library for the plain baseline
+TABLE_1 = (("down1", 128, "relu"), ("down2", 64, "relu"), ("down3", 32, "relu"),
+           ("up1", 32, "relu"), ("up2", 64, "relu"), ("up3", 128, "relu"),
+           ("decode", None, "sigmoid"))
 PREDICT_IMAGES = {"aecnn": 32, "cyclegan": 4, "unet": 16}
 
 
@@ -62,7 +66,7 @@ def plain_aecnn(translator):
     """The same AECNN written the plain way (conv + max-pool/upsample, NCHW, fp32)."""
     layers = OrderedDict()
     channels = 3
-    for name, out, activation in AECNN_LAYERS:
+    for name, out, activation in TABLE_1:
         out = 3 if out is None else out
         block = [nn.Conv2d(channels, out, 3, padding=1)]
         if activation == "sigmoid":

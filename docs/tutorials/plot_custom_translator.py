@@ -69,9 +69,9 @@ class GainBlurTranslator(Translator):
 
     min_size = 3
 
-    def __init__(self, *, bands=2, learning_rate=0.05, **kwargs):
+    def __init__(self, *, learning_rate=0.05, **kwargs):
         self.learning_rate = learning_rate
-        super().__init__(in_channels=bands, **kwargs)
+        super().__init__(**kwargs)
 
     def build_modules(self):
         return {"network": GainAndBlur(self.in_channels)}
@@ -91,7 +91,7 @@ print(available_translators())
 # it in its ``pyproject.toml`` entry-point group ``survey2survey.translators``
 # instead of calling the decorator.
 
-model = Translator.create("gain-blur", bands=2, epochs=40, batch_size=8, patience=5)
+model = Translator.create("gain-blur", in_channels=2, epochs=40, batch_size=8, patience=5)
 history = model.fit(source, target, validation=0.25, progress=False)
 print(history.to_table()[-3:])
 # the flux ratio is the gain times the sum of the kernel (the true value is 1.6)

@@ -22,8 +22,8 @@ import numpy as np
 from survey2survey import Survey2Survey
 from survey2survey.alignment import align
 from survey2survey.datasets import make_survey_pairs
-from survey2survey.estimator import lupton_composite, to_nanomaggies
 from survey2survey.metrics import aperture_flux, mssim
+from survey2survey.visualization import lupton_rgb
 
 pairs = make_survey_pairs(72, source_size=64, seed=7, progress=False)
 train, test = pairs[:64], pairs[64:]
@@ -76,7 +76,7 @@ for pair, recon in zip(test, outputs, strict=False):
     des = np.nan_to_num(align(pair.target, pair.source).data)
     truth = align(pair.target_truth, pair.source).data.sum(axis=0)
     sdss_ct = 1000.0 * pair.source.data  # nanomaggies -> DES counts (ZP 22.5 -> 30)
-    layer = [s2s.target_normalizer_.transform(x).mean(axis=0) for x in (sdss_ct, des, recon.data)]
+    layer = [s2s.codec_.analysis_layer(x, s2s.target_) for x in (sdss_ct, des, recon.data)]
     flux_truth = aperture_flux(truth, r_max=25)
     rows.append((mssim(layer[0], layer[1], data_range=1.0),
                  mssim(layer[2], layer[1], data_range=1.0),
@@ -105,9 +105,10 @@ for row, (pair, recon) in zip(axes, zip(test, outputs, strict=False), strict=Fal
     des = align(pair.target, pair.source)
     residual = (recon.data - np.nan_to_num(des.data)).mean(axis=0)
     limit = np.percentile(np.abs(residual), 99)
-    images = [lupton_composite(to_nanomaggies(pair.source.data, s2s.source, "gri")),
-              lupton_composite(to_nanomaggies(np.nan_to_num(des.data), s2s.target, "gri")),
-              lupton_composite(to_nanomaggies(recon.data, s2s.target, "gri"))]
+    # one stretch in nanomaggies for both surveys (1 DES count = 1e-3 nanomaggy)
+    images = [lupton_rgb(pair.source.data, stretch=0.5),
+              lupton_rgb(1e-3 * np.nan_to_num(des.data), stretch=0.5),
+              lupton_rgb(1e-3 * recon.data, stretch=0.5)]
     for ax, image, title in zip(row, images, ["SDSS", "DES", "reconstruction"], strict=False):
         ax.imshow(image, origin="lower")
         ax.set_title(title, fontsize=9)

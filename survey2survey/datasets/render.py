@@ -16,7 +16,7 @@ from astropy.wcs import WCS
 from ..exceptions import InputError, MissingDependencyError
 from ..utils._wcs import wcs_to_header
 
-__all__ = ["import_galsim", "make_wcs", "render_scene", "RenderedBand"]
+__all__ = ["make_wcs", "render_scene", "RenderedBand"]
 
 
 def import_galsim():
@@ -25,7 +25,7 @@ def import_galsim():
 
     Examples
     --------
-    >>> from survey2survey.datasets import import_galsim
+    >>> from survey2survey.datasets.render import import_galsim
     >>> import_galsim().__name__
     'galsim'
     """

@@ -20,10 +20,10 @@ from astropy.table import Table
 
 from ..utils._validation import check_choice, check_number, parse_bands
 
-__all__ = ["Scene", "draw_scene", "draw_seeing", "SERSIC_INDICES", "SPLITS", "component_magnitudes"]
+__all__ = ["Scene", "draw_scene", "draw_seeing", "SPLITS", "component_magnitudes"]
 
+#: bulge Sersic indices drawn from (GalSim caches one profile table per index)
 SERSIC_INDICES = (2.5, 3.0, 3.5, 4.0, 4.5)
-"""Bulge Sersic indices drawn from (GalSim caches one profile table per index)."""
 
 SPLITS = ("train", "external")
 """Scene populations: ``'train'`` (overlap-like) and ``'external'`` (fainter, worse seeing)."""

@@ -67,7 +67,7 @@ class EvaluationReport:
         """
         Write ``images.ecsv``, ``pairs.ecsv``, ``summary.ecsv`` and ``profiles.ecsv``.
 
-        Each file is written atomically (`survey2survey.io.atomic_write`).
+        Each file is written atomically and exclusively.
 
         Returns
         -------

@@ -24,7 +24,7 @@ class TrainingHistory(Mapping):
     best_epoch : int or None
         The epoch with the lowest monitored loss.
     restored_epoch : int or None
-        The epoch whose weights the translator holds after `fit` when that is
+        The epoch whose weights the translator holds after ``fit`` when that is
         not the last one (``restore_best=True`` restores the best epoch's weights,
         as Keras' and Lightning's early stopping do); None when the last epoch's
         weights are kept.

@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from survey2survey.datasets import draw_scene, import_galsim, make_wcs, render_scene
+from survey2survey.datasets import draw_scene, make_wcs, render_scene
+from survey2survey.datasets.render import import_galsim
 from survey2survey.exceptions import BandMismatchError, MissingDependencyError
 from survey2survey.surveys import DES, SDSS
 

@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
-from survey2survey.datasets import SERSIC_INDICES, draw_scene, draw_seeing
-from survey2survey.datasets.scenes import _deproject
+from survey2survey.datasets import draw_scene, draw_seeing
+from survey2survey.datasets.scenes import SERSIC_INDICES, _deproject
 from survey2survey.exceptions import InvalidOptionError
 
 
