@@ -28,23 +28,20 @@ from ..exceptions import (
 )
 from ..io import write_cutout
 from ..surveys import get_survey
-from ..utils._validation import check_bool, check_choice, check_int, check_number, parse_bands
+from ..utils._validation import check_int, parse_bands
 from . import _inputs
 from ._archive import read_archive, write_archive
-from ._codec import codec_from_dict, make_codec
+from ._codec import make_codec
 from ._inference import tiling_options, translate_arrays
 from ._pairs import align_to_sources, prepare_pairs, warn_rejections
 from ._paper import PAPER_Q, PAPER_STRETCH
+from ._params import check_params, fitted_state, jsonable_params, new_translators
 from ._provenance import output_cutout, provenance_header
+from ._scoring import score_rows
 
 __all__ = ["Survey2Survey", "PAPER_STRETCH", "PAPER_Q"]
 
 log = logging.getLogger(__name__)
-
-_MODES = ("flux", "paper")
-_GRIDS = ("source", "target")
-_ALIGN_METHODS = ("adaptive", "exact", "interp")
-_PRECISIONS = ("fp32", "auto", "bf16", "fp16")
 
 
 class Survey2Survey:
@@ -222,74 +219,8 @@ class Survey2Survey:
         return self
 
     def _checked(self):
-        """The validated parameters, with surveys and bands resolved; raises on bad values."""
-        from ..translators import Translator, get_translator
-
-        source, target = get_survey(self.source), get_survey(self.target)
-        bands = target.check_bands(source.check_bands(parse_bands(self.bands)))
-        mode = check_choice(self.mode, _MODES, "mode")
-        if mode == "paper" and len(bands) != 3:
-            msg = f"mode='paper' makes RGB composites and needs 3 bands, got {list(bands)}"
-            raise InvalidOptionError(msg)
-        output_grid = check_choice(self.output_grid, _GRIDS, "output_grid")
-        if mode == "paper" and output_grid == "target":
-            msg = ("mode='paper' produces 8-bit composites, which cannot be resampled "
-                   "flux-conservingly: use output_grid='source'")
-            raise InvalidOptionError(msg)
-        n_ensemble = check_int(self.n_ensemble, "n_ensemble", minimum=1)
-        if isinstance(self.translator, Translator):
-            if self.translator_params or n_ensemble != 1:
-                msg = ("pass translator parameters and n_ensemble only with a translator name, "
-                       "not with a Translator instance")
-                raise InvalidOptionError(msg)
-        elif isinstance(self.translator, str):
-            get_translator(self.translator)
-        else:
-            msg = f"translator must be a name or a Translator, got {self.translator!r}"
-            raise InvalidOptionError(msg)
-        for name in ("tile_size", "overlap", "blend"):
-            check_int(getattr(self, name), name, minimum=0 if name != "tile_size" else 1,
-                      allow_none=True)
-        normalizer = self.normalizer or {}
-        if not isinstance(normalizer, dict):
-            msg = f"normalizer must be a dict of stretch options, got {normalizer!r}"
-            raise InvalidOptionError(msg)
-        checked = dict(
-            source=source, target=target, bands=bands, mode=mode, output_grid=output_grid,
-            n_ensemble=n_ensemble, seed=check_int(self.seed, "seed", minimum=0),
-            align_method=check_choice(self.align_method, _ALIGN_METHODS, "align_method"),
-            min_coverage=check_number(self.min_coverage, "min_coverage", minimum=0, maximum=1),
-            max_masked_fraction=check_number(self.max_masked_fraction, "max_masked_fraction",
-                                             minimum=0, maximum=1),
-            normalizer=dict(normalizer),
-            paper_stretch=check_number(self.paper_stretch, "paper_stretch", minimum=0,
-                                       exclusive_minimum=True),
-            paper_q=check_number(self.paper_q, "paper_q", minimum=0, exclusive_minimum=True),
-            precision=check_choice(self.precision, _PRECISIONS, "precision"),
-            warm_start=check_bool(self.warm_start, "warm_start"))
-        make_codec(mode, source=source, target=target, bands=bands, normalizer=normalizer,
-                   paper_stretch=checked["paper_stretch"], paper_q=checked["paper_q"])
-        return checked
-
-    def _new_translators(self, checked):
-        from ..translators import Translator
-
-        if isinstance(self.translator, Translator):
-            return [self.translator]
-        translators = []
-        for k in range(checked["n_ensemble"]):
-            params = dict(self.translator_params)
-            params.setdefault("in_channels", len(checked["bands"]))
-            params.setdefault("out_channels", len(checked["bands"]))
-            params["seed"] = int(params.get("seed", checked["seed"])) + k
-            if self.device is not None:
-                params["device"] = self.device
-            try:
-                translators.append(Translator.create(self.translator, **params))
-            except TypeError as exc:
-                msg = f"the {self.translator!r} translator does not accept these parameters: {exc}"
-                raise InvalidOptionError(msg) from None
-        return translators
+        """The validated parameters (surveys and bands resolved); raises on a bad value."""
+        return check_params(self.get_params(), self.translator_params)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -388,7 +319,8 @@ class Survey2Survey:
             raise InvalidOptionError(msg)
         # a warm start trains copies: a fit that fails leaves the fitted model as it was
         translators = ([copy.deepcopy(t) for t in self.translators_] if warm
-                       else self._new_translators(checked))
+                       else new_translators(self.translator, self.translator_params, checked,
+                                            device=self.device))
         prepared = prepare_pairs(
             source, target, bands=checked["bands"], source_survey=checked["source"],
             target_survey=checked["target"], paired=bool(getattr(translators[0], "paired", True)),
@@ -416,16 +348,9 @@ class Survey2Survey:
                                             if len(translators) > 1 else Path(checkpoint_dir))
             history.append(translator.fit(x, y, **kwargs))
         # the fitted state changes only once everything succeeded
-        self.source_, self.target_ = checked["source"], checked["target"]
-        self.bands_ = checked["bands"]
-        self.codec_ = codec
-        self.translators_ = translators
-        self.training_shape_ = prepared.shape
-        self.rejected_ = list(prepared.rejected)
-        self.n_rejected_ = len(prepared.rejected)
-        self.history_ = history
-        self._checked_params = checked
-        self._weights_hashes = None
+        self._set_fitted(checked, codec=codec, translators=translators,
+                         training_shape=prepared.shape, rejected=prepared.rejected,
+                         n_rejected=len(prepared.rejected), history=history)
         return self
 
     # --- transform ---------------------------------------------------------------------------
@@ -606,8 +531,6 @@ class Survey2Survey:
         table : `~astropy.table.Table`
             One row per kept pair (``index`` is its position in the input).
         """
-        from ..metrics import aperture_flux, mssim
-
         self._require_fitted()
         common = dict(bands=self.bands_, source_survey=self.source_,
                       target_survey=self.target_, paired=True,
@@ -632,60 +555,13 @@ class Survey2Survey:
         translated = self._translate_cutouts(prepared.sources, "source", uncertainty=False,
                                              n_samples=0, batch_size=None, progress=progress,
                                              to_target_grid=False)
-        factors = np.array([self.source_.flux_conversion(b, self.target_) for b in self.bands_])
-        rows = []
-        for k, (src, tgt, out) in enumerate(zip(prepared.sources, prepared.targets, translated,
-                                                strict=True)):
-            baseline = src.data * factors[:, None, None]
-            layers = [self.codec_.analysis_layer(out.data, self.target_, translated=True),
-                      self.codec_.analysis_layer(tgt.data, self.target_),
-                      self.codec_.analysis_layer(baseline, self.target_)]
-            row = {"index": kept[k],
-                   "mssim": float(mssim(layers[0], layers[1],
-                                        data_range=self.codec_.data_range)),
-                   "mssim_baseline": float(mssim(layers[2], layers[1],
-                                                 data_range=self.codec_.data_range)),
-                   "mse": float(np.mean((layers[0] - layers[1]) ** 2)),
-                   "mse_baseline": float(np.mean((layers[2] - layers[1]) ** 2))}
-            if self.codec_.mode == "flux":
-                radius = r_max if r_max is not None else 0.4 * min(out.shape)
-                fluxes = {name: aperture_flux(np.nan_to_num(image).sum(axis=0), r_max=radius)
-                          for name, image in (("out", out.data), ("target", tgt.data),
-                                              ("baseline", baseline))}
-                row["flux_error"] = fluxes["out"] / fluxes["target"] - 1
-                row["flux_error_baseline"] = fluxes["baseline"] / fluxes["target"] - 1
-                if truths is not None:
-                    true_flux = aperture_flux(np.nan_to_num(truths[k].data).sum(axis=0),
-                                              r_max=radius)
-                    row["flux_error_truth"] = fluxes["out"] / true_flux - 1
-                    row["flux_error_truth_baseline"] = fluxes["baseline"] / true_flux - 1
-            rows.append(row)
+        rows = score_rows(prepared.sources, prepared.targets, translated, codec=self.codec_,
+                          indices=kept, truths=truths, r_max=r_max)
         table = Table(rows=rows)
         table.meta["comments"] = [f"{self!r} scored on {len(rows)} pair(s)"]
         return table
 
     # --- persistence -----------------------------------------------------------------------------
-
-    def _jsonable_params(self):
-        from ..translators import Translator
-
-        params = self.get_params()
-        for key in self.translator_params:
-            params.pop(key)
-        if isinstance(params["translator"], Translator):
-            translator = params["translator"]
-            params["translator"] = translator.name
-            params["translator_params"] = dict(translator.params)
-        else:
-            params["translator_params"] = {k: v for k, v in self.translator_params.items()
-                                           if k != "device"}
-        for key in ("source", "target"):
-            if not isinstance(params[key], str):  # a Survey object: saved by its name
-                params[key] = get_survey(params[key]).name
-        if not isinstance(params["bands"], str):
-            params["bands"] = list(params["bands"])
-        params["device"] = None if params["device"] is None else str(params["device"])
-        return params
 
     def save(self, path, *, overwrite=False):
         """
@@ -717,7 +593,9 @@ class Survey2Survey:
                  "bands": list(self.bands_), "codec": self.codec_.to_dict(),
                  "training_shape": list(self.training_shape_),
                  "n_rejected": int(self.n_rejected_)}
-        return write_archive(path, params=self._jsonable_params(), state=state,
+        return write_archive(path, params=jsonable_params(self.get_params(),
+                                                          self.translator_params),
+                             state=state,
                              translators=self.translators_, overwrite=overwrite)
 
     @classmethod
@@ -752,42 +630,33 @@ class Survey2Survey:
                 params["device"] = device
             estimator = cls(**params, **translator_params)
             checked = estimator._checked()
-            if (state["source"] != checked["source"].name
-                    or state["target"] != checked["target"].name
-                    or tuple(state["bands"]) != checked["bands"]
-                    or len(translators) != checked["n_ensemble"]):
-                raise ValueError("its fitted state contradicts its parameters")
-            codec = codec_from_dict(state["codec"], source=checked["source"],
-                                    target=checked["target"], bands=checked["bands"],
-                                    what=f"the flux encoding in {what}")
-            if codec.mode != checked["mode"]:
-                raise ValueError(f"its codec is for mode {codec.mode!r}, not {checked['mode']!r}")
-            shape = tuple(check_int(v, "training_shape", minimum=1)
-                          for v in state["training_shape"])
-            n_rejected = check_int(state["n_rejected"], "n_rejected", minimum=0)
-            for translator in translators:
-                if translator.in_channels != len(checked["bands"]):
-                    raise ValueError(f"translator has {translator.in_channels} input channels "
-                                     f"for {len(checked['bands'])} bands")
+            fitted = fitted_state(checked, state, translators, what=what)
             tiling_options(estimator.tile_size, estimator.overlap, estimator.blend,
                            receptive_field=getattr(translators[0], "receptive_field", None),
                            min_size=int(getattr(translators[0], "min_size", 1) or 1),
-                           training_shape=shape)
+                           training_shape=fitted["training_shape"])
         except (KeyError, TypeError, ValueError, TranslatorError) as exc:
             if isinstance(exc, WeightsFileError):
                 raise
             msg = f"{what} holds an invalid estimator configuration: {exc}"
             raise WeightsFileError(msg) from None
-        estimator.source_, estimator.target_ = checked["source"], checked["target"]
-        estimator.bands_ = checked["bands"]
-        estimator.codec_ = codec
-        estimator.translators_ = translators
-        estimator.training_shape_ = shape
-        estimator.rejected_ = []
-        estimator.n_rejected_ = n_rejected
-        estimator.history_ = []
-        estimator._checked_params = checked
+        estimator._set_fitted(checked, translators=translators, history=[], rejected=[],
+                              **fitted)
         return estimator
+
+    def _set_fitted(self, checked, *, codec, translators, training_shape, rejected, n_rejected,
+                    history):
+        """Set every fitted attribute at once (after fit or load)."""
+        self.source_, self.target_ = checked["source"], checked["target"]
+        self.bands_ = checked["bands"]
+        self.codec_ = codec
+        self.translators_ = translators
+        self.training_shape_ = tuple(training_shape)
+        self.rejected_ = list(rejected)
+        self.n_rejected_ = int(n_rejected)
+        self.history_ = history
+        self._checked_params = checked
+        self._weights_hashes = None
 
 
 def _check_transformable(cutout, what, min_size, translator_name):
