@@ -19,6 +19,7 @@ __all__ = [
     "ShapeMismatchError",
     "UnitError",
     "CorruptFileError",
+    "OutputExistsError",
     "UnknownSurveyError",
     "AlignmentError",
     "NoOverlapError",
@@ -73,6 +74,10 @@ class UnitError(InputError):
 
 class CorruptFileError(InputError, OSError):
     """A file could not be read as the format it claims to be."""
+
+
+class OutputExistsError(Survey2SurveyError, FileExistsError):
+    """An output file exists and neither overwriting nor skipping existing outputs was asked for."""
 
 
 class UnknownSurveyError(Survey2SurveyError, KeyError):
