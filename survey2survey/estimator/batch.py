@@ -148,8 +148,9 @@ def _output_paths(items, output_dir, *, overwrite, skip_existing):
     if existing and not (overwrite or skip_existing):
         first = paths[min(existing)]
         msg = (f"{len(existing)} of the {len(paths)} output file(s) exist already (e.g. "
-               f"{str(first)!r}); pass skip_existing=True to continue an interrupted run "
-               "or overwrite=True to replace them")
+               f"{str(first)!r}); pass skip_existing=True (survey2survey transform "
+               "--skip-existing) to continue an interrupted run, or overwrite=True "
+               "(--overwrite) to replace them")
         raise OutputExistsError(msg)
     if overwrite:
         existing = set()

@@ -262,7 +262,7 @@ class Survey2Survey:
     # --- fit -------------------------------------------------------------------------------
 
     def fit(self, source, target=None, *, validation=0.1, epochs=None, progress=None,
-            callbacks=(), checkpoint_dir=None, resume=False):
+            callbacks=(), checkpoint_dir=None, resume=False, distributed=False):
         """
         Fit the flux encoding and the translator(s) on source/target pairs.
 
@@ -291,6 +291,13 @@ class Survey2Survey:
             Where the translator writes checkpoints (one sub-directory per ensemble member).
         resume : bool, optional
             Continue from the last checkpoint in ``checkpoint_dir``.
+        distributed : bool, optional
+            Train across the processes started by ``torchrun`` (or of an
+            initialised ``torch.distributed`` process group), each on its share
+            of every batch (see ``Translator.fit``); every process calls ``fit``
+            with the same data, and only rank 0 writes checkpoints (save the
+            model from rank 0 too). ``survey2survey fit`` does this under
+            ``torchrun``.
 
         Returns
         -------
@@ -342,7 +349,7 @@ class Survey2Survey:
         history = []
         for k, translator in enumerate(translators):
             kwargs = dict(validation=validation, epochs=epochs, progress=progress,
-                          callbacks=callbacks, resume=resume)
+                          callbacks=callbacks, resume=resume, distributed=distributed)
             if checkpoint_dir is not None:
                 kwargs["checkpoint_dir"] = (Path(checkpoint_dir) / f"member{k}"
                                             if len(translators) > 1 else Path(checkpoint_dir))
