@@ -8,6 +8,10 @@ the same run on the same machine, prints images per second of
 - ``network``: ``Translator.predict`` on already encoded batches (the
   model-only rate every other row is compared with);
 - ``transform (memory)``: ``Survey2Survey.transform`` on in-memory cutouts;
+- ``read + transform + write``: what a loop over files did before
+  ``transform_many`` parsed each file once: ``read_cutout``, then
+  ``Survey2Survey.transform`` on the cutouts (which checks and copies them
+  again), then ``write_cutout``, one partition after the other;
 - ``folder, sequential``: ``transform_many(model, folder, output_dir=...)``
   with ``prefetch=0`` (read, translate, write, one batch after the other);
 - ``folder, pipeline``: the default ``transform_many`` (the network in a
@@ -19,7 +23,7 @@ model file once), after a warm-up run that starts the workers.
 
 Run::
 
-    python benchmarks/bench_batch.py [--n 64] [--repeats 3] [--dask] [--device cpu]
+    python benchmarks/bench_batch.py [--n 64] [--size 150] [--repeats 3] [--dask]
 
 About 5 minutes on 2 CPU cores (more with --dask).
 """
@@ -30,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from bench_translators import timed
+from bench_translators import best_rates
 
 from survey2survey import Survey2Survey, transform_many
 from survey2survey.datasets import make_survey_pairs
@@ -44,12 +48,6 @@ def fitted(name, pairs, device):
     return s2s.fit(pairs, validation=0, progress=False)
 
 
-def rate(function, n, repeats):
-    """Images per second: the best of ``repeats`` calls (after one warm-up call)."""
-    function()
-    return n / min(timed(function) for _ in range(repeats))
-
-
 def folder_run(model, inputs, work, **kwargs):
     """A function translating ``inputs`` into a fresh folder under ``work``."""
     def run():
@@ -59,9 +57,24 @@ def folder_run(model, inputs, work, **kwargs):
     return run
 
 
+def read_transform_write(s2s, inputs, work, batch_size):
+    """A function doing read_cutout -> transform -> write_cutout per partition."""
+    def run():
+        out = Path(tempfile.mkdtemp(dir=work))
+        for start in range(0, len(inputs), batch_size):
+            chunk = inputs[start:start + batch_size]
+            cutouts = [read_cutout(path, s2s.bands_) for path in chunk]
+            for path, result in zip(chunk, s2s.transform(cutouts, progress=False),
+                                    strict=True):
+                write_cutout(result, out / path.name)
+        shutil.rmtree(out)
+    return run
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--n", type=int, default=64, help="cutouts per run")
+    parser.add_argument("--size", type=int, default=150, help="SDSS cutout side (pixels)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=16, help="files per partition")
     parser.add_argument("--translators", default="aecnn,cyclegan")
@@ -70,12 +83,21 @@ def main():
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_batch_"))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.n} cutouts "
-          f"150x150x3 per run, partitions of {args.batch_size}, best of {args.repeats}")
-    pairs = make_survey_pairs(max(args.n, 8), source_size=150, seed=11, progress=False)
+          f"{args.size}x{args.size}x3 per run, partitions of {args.batch_size}, best of "
+          f"{args.repeats}")
+    pairs = make_survey_pairs(max(args.n, 8), source_size=args.size, seed=11, progress=False)
     inputs = []
     for k, pair in enumerate(pairs[:args.n]):
         inputs.append(write_cutout(pair.source, work / "in" / f"c{k:05d}.fits"))
     cutouts = [read_cutout(path) for path in inputs]
+    clusters = []
+    if args.dask:  # started once, before any timing; each worker loads each model once
+        from distributed import Client, LocalCluster
+
+        for workers in (1, 2):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            clusters.append((workers, cluster, Client(cluster)))
     rows = []
     for name in args.translators.split(","):
         s2s = fitted(name, pairs[:8], args.device)
@@ -88,27 +110,27 @@ def main():
             ("network", lambda t=translator, e=encoded, b=batch, p=s2s.precision: t.predict(
                 e, precision=p, batch_size=b)),
             ("transform (memory)", lambda s=s2s: s.transform(cutouts, progress=False)),
+            ("read + transform + write", read_transform_write(s2s, inputs, work,
+                                                              args.batch_size)),
             ("folder, sequential", folder_run(s2s, inputs, work, prefetch=0,
                                               batch_size=args.batch_size)),
             ("folder, pipeline", folder_run(s2s, inputs, work, batch_size=args.batch_size)),
         ]
-        rates = [rate(function, args.n, args.repeats) for _, function in paths]
+        for workers, _, client in clusters:
+            paths.append((f"dask, {workers} worker(s)",
+                          folder_run(str(model_file), inputs, work, scheduler=client,
+                                     batch_size=args.batch_size)))
+        # interleaved (round robin), so that load from other processes hits every path alike
+        rates = best_rates([function for _, function in paths], args.n, args.repeats)
         for (label, _), value in zip(paths, rates, strict=True):
             rows.append((name, label, value, value / rates[0]))
-        if args.dask:
-            from distributed import Client, LocalCluster
-
-            for workers in (1, 2):
-                with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, Client(cluster) as client:
-                    function = folder_run(str(model_file), inputs, work, scheduler=client,
-                                          batch_size=args.batch_size)
-                    value = rate(function, args.n, args.repeats)
-                rows.append((name, f"dask, {workers} worker(s)", value, value / rates[0]))
+    for _, cluster, client in clusters:
+        client.close()
+        cluster.close()
     print()
-    print(f"{'translator':<10} {'path':<22} {'img/s':>8} {'/ network':>10}")
+    print(f"{'translator':<10} {'path':<26} {'img/s':>8} {'/ network':>10}")
     for name, label, value, ratio in rows:
-        print(f"{name:<10} {label:<22} {value:>8.2f} {ratio:>10.2f}")
+        print(f"{name:<10} {label:<26} {value:>8.2f} {ratio:>10.2f}")
     shutil.rmtree(work)
 
 

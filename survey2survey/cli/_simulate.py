@@ -64,6 +64,7 @@ def add_parser(subparsers):
 def run(args):
     """Simulate and save; returns 0."""
     from ..datasets import make_survey_pairs, save_pairs
+    from ..utils._progress import progress_bar
     from ..utils._validation import check_int
 
     n = check_int(args.n, "N", minimum=1)
@@ -71,6 +72,7 @@ def run(args):
     params = signature_values(args, args.simulation_names)
     log.info("simulating %d pair(s)...", n)
     pairs = make_survey_pairs(n, **params)
-    save_pairs(pairs, folder, overwrite=args.overwrite)
+    for pair in progress_bar(pairs, desc="writing", unit="pair"):
+        save_pairs([pair], folder, overwrite=args.overwrite)
     log.info("wrote %d pair(s) to %s", len(pairs), folder)
     return 0

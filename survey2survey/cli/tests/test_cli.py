@@ -239,6 +239,15 @@ def test_fit_under_torchrun(cli_pairs, tmp_path):
     assert result.stderr.count("wrote") == 1  # only rank 0 speaks
 
 
+def test_python_m_entry_point():
+    """`python -m survey2survey` runs the command: help without arguments, 2 on bad usage."""
+    bare = run_cli()
+    assert bare.returncode == EXIT_OK and "usage: survey2survey" in bare.stdout
+    bad = run_cli("transform")
+    assert bad.returncode == EXIT_USAGE and "Traceback" not in bad.stderr
+    assert "the following arguments are required: MODEL, INPUT, -o/--output-dir" in bad.stderr
+
+
 def test_parser_builds_every_command():
     """build_parser knows every sub-command."""
     parser = build_parser()
