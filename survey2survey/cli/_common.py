@@ -16,7 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from ..exceptions import InputError, InvalidOptionError
+from ..exceptions import InputError, InvalidOptionError, OutputExistsError
 
 __all__ = ["Formatter", "add_output_options", "plain", "docstring_parameters",
            "add_signature_options", "signature_values", "parse_value", "expand_inputs",
@@ -276,8 +276,6 @@ def check_output_folder(folder, *, overwrite, option="--overwrite", what="output
         msg = f"{what} {str(folder)!r} exists and is not a folder"
         raise InvalidOptionError(msg)
     if folder.is_dir() and any(folder.iterdir()) and not overwrite:
-        from ..exceptions import OutputExistsError
-
         names = sorted(p.name for p in folder.iterdir())
         shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         msg = (f"{what} {str(folder)!r} is not empty ({shown}); pass {option} to replace "

@@ -273,3 +273,18 @@ def test_two_processes_write_each_output_once(fitted_r, pairs, tmp_path):
     for k, mine in enumerate(written):
         for name in mine:  # the file holds the output of the run that says it wrote it
             assert_allclose(read_cutout(tmp_path / "out" / name).data, expected[k], rtol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_gpu_model_file_matches_cpu(model_file, source_files, tmp_path):
+    """A model file loaded on a GPU (as a dask worker pins one) translates like the CPU."""
+    from survey2survey.estimator import batch
+
+    assert batch._worker_device(None).startswith("cuda:")
+    gpu = transform_many(str(model_file), source_files, output_dir=tmp_path / "gpu",
+                         device="cuda", progress=False)
+    cpu = transform_many(str(model_file), source_files, output_dir=tmp_path / "cpu",
+                         device="cpu", progress=False)
+    for a, b in zip(gpu, cpu, strict=True):
+        assert_allclose(read_cutout(a).data, read_cutout(b).data, rtol=1e-3)
