@@ -13,17 +13,20 @@ from astropy.nddata import NDData
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
-from ..exceptions import InputError, InvalidDataError, UnitError
+from ..exceptions import InputError, InvalidDataError, PixelScaleError, UnitError
 from ..io import Cutout, read_cutout
+from ..utils._wcs import pixel_scale_arcsec
 
-__all__ = ["FITS_SUFFIXES", "ZERO_POINT_KEYS", "is_single", "is_pairs_directory", "is_pairs",
-           "as_list", "conversion_factor", "to_survey_unit", "read_in_survey_unit", "inpaint",
-           "center_crop"]
+__all__ = ["FITS_SUFFIXES", "ZERO_POINT_KEYS", "PIXEL_SCALE_TOLERANCE", "is_single",
+           "is_pairs_directory", "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
+           "check_pixel_scale", "read_in_survey_unit", "inpaint", "center_crop"]
 
 # longest first: the stem of "a.fits.gz" is "a"
 FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
 #: header cards holding an AB zero point (m = ZP - 2.5 log10(value)), in order of preference
 ZERO_POINT_KEYS = ("MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP")
+#: largest relative difference between an input's pixel scale and the model's source survey's
+PIXEL_SCALE_TOLERANCE = 0.02
 
 
 def is_single(obj):
@@ -158,14 +161,51 @@ def to_survey_unit(cutouts, survey, what):
     return out
 
 
-def read_in_survey_unit(items, bands, survey, what):
-    """Read every item with `~survey2survey.io.read_cutout`, in ``survey``'s flux unit."""
-    cutouts = []
-    for k, item in enumerate(items):
-        name = f"{what}[{k}]" if len(items) > 1 else what
-        if isinstance(item, (str, os.PathLike)):
-            name = f"{what} {os.fspath(item)!r}"
-        cutouts.append(read_cutout(item, bands, what=name))
+def _name(items, k, what):
+    if isinstance(items[k], (str, os.PathLike)):
+        return f"{what} {os.fspath(items[k])!r}"
+    return f"{what}[{k}]" if len(items) > 1 else what
+
+
+def check_pixel_scale(cutout, survey, what, *, resample=False):
+    """
+    ``cutout`` if its pixels have the survey's scale (within 2%), resampled if asked, else raise.
+
+    Raises
+    ------
+    survey2survey.exceptions.PixelScaleError
+        If a band's pixel scale differs from ``survey.pixel_scale`` and
+        ``resample`` is False; the message says how to fix it.
+    """
+    expected = survey.pixel_scale.to_value(u.arcsec / u.pix)
+    scales = {band: pixel_scale_arcsec(cutout[band].wcs) for band in cutout.bands}
+    wrong = {b: s for b, s in scales.items() if abs(s / expected - 1) > PIXEL_SCALE_TOLERANCE}
+    if not wrong:
+        return cutout
+    if resample:
+        from ..alignment import regrid
+
+        return regrid(cutout, survey.pixel_scale, conserve_flux=True)
+    band, scale = next(iter(wrong.items()))
+    msg = (f"{what} band {band!r} has {scale:.4g} arcsec pixels but the model expects "
+           f"{survey.name}'s {expected:.4g} arcsec (within {100 * PIXEL_SCALE_TOLERANCE:.0f}%): "
+           f"resample it first (survey2survey.alignment.regrid(cutout, "
+           f"{survey.name}.pixel_scale)) or pass resample=True")
+    raise PixelScaleError(msg)
+
+
+def read_in_survey_unit(items, bands, survey, what, *, pixel_scale=False, resample=False):
+    """
+    Read every item with `~survey2survey.io.read_cutout`, in ``survey``'s flux unit.
+
+    With ``pixel_scale``, each cutout must have the survey's pixel scale (see
+    `check_pixel_scale`; ``resample`` regrids those that do not).
+    """
+    cutouts = [read_cutout(item, bands, what=_name(items, k, what))
+               for k, item in enumerate(items)]
+    if pixel_scale:
+        cutouts = [check_pixel_scale(c, survey, _name(items, k, what), resample=resample)
+                   for k, c in enumerate(cutouts)]
     return to_survey_unit(cutouts, survey, what)
 
 

@@ -11,11 +11,13 @@ headers) and ``_archive`` (the saved file).
 import copy
 import inspect
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
 from astropy.nddata import NDData
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import (
     ImageTooSmallError,
@@ -356,7 +358,7 @@ class Survey2Survey:
     # --- transform ---------------------------------------------------------------------------
 
     def transform(self, data, *, output=None, overwrite=False, uncertainty=False, n_samples=16,
-                  batch_size=None, progress=None):
+                  batch_size=None, resample=False, progress=None):
         """
         Translate source-survey cutouts into the target survey's look.
 
@@ -383,6 +385,11 @@ class Survey2Survey:
             MC-dropout samples when ``uncertainty=True`` and ``n_ensemble == 1``.
         batch_size : int, optional
             Images (or tiles) per network call.
+        resample : bool, optional
+            Inputs must have the source survey's pixel scale (within 2%); with
+            ``resample=True`` others are first resampled onto it
+            (`survey2survey.alignment.regrid`, flux-conserving), and the output
+            is on that resampled grid.
         progress : bool, optional
             Show a progress bar.
 
@@ -402,9 +409,19 @@ class Survey2Survey:
             If the estimator is not fitted.
         survey2survey.exceptions.ImageTooSmallError
             If an image is smaller than the translator's minimum size.
+        survey2survey.exceptions.PixelScaleError
+            If an image's pixel scale is not the source survey's (and ``resample``
+            is False).
         survey2survey.exceptions.InputError
             Subclasses for unreadable input: no WCS, wrong bands, incompatible
             unit, all-masked or all-NaN data.
+
+        Warns
+        -----
+        `~astropy.utils.exceptions.AstropyUserWarning`
+            Once per call when inputs have pixels outside the range of the
+            training data (the model extrapolates there); the fraction of such
+            pixels is in each output's ``S2SOOD`` card.
         """
         self._require_fitted()
         single = _inputs.is_single(data)
@@ -415,7 +432,8 @@ class Survey2Survey:
             raise InputError(msg)
         if uncertainty and len(self.translators_) == 1:
             check_int(n_samples, "n_samples", minimum=2)
-        cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input")
+        cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input",
+                                              pixel_scale=True, resample=resample)
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
                                           n_samples=n_samples, batch_size=batch_size,
                                           progress=progress,
@@ -443,6 +461,9 @@ class Survey2Survey:
         batch_size = check_int(default_batch if batch_size is None else batch_size,
                                "batch_size", minimum=1)
         arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask)) for c in cutouts]
+        outside = [_out_of_range_fraction(self.codec_, a, c.mask)
+                   for a, c in zip(arrays, cutouts, strict=True)]
+        _warn_out_of_range(outside, what)
         values, spreads = translate_arrays(
             arrays, self.translators_, self.codec_.decode, n_channels=len(self.bands_),
             tiling=tiling, min_size=min_size, batch_size=batch_size, uncertainty=uncertainty,
@@ -452,8 +473,9 @@ class Survey2Survey:
             translator=translator.name, params=self._identity(), source=self.source_.name,
             target=self.target_.name, mode=self.codec_.mode,
             history=[self.codec_.describe_output()])
-        outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance)
-                   for c, v, s in zip(cutouts, values, spreads, strict=True)]
+        outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance,
+                                 extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)})
+                   for c, v, s, f in zip(cutouts, values, spreads, outside, strict=True)]
         if to_target_grid:
             from ..alignment import regrid
 
@@ -657,6 +679,25 @@ class Survey2Survey:
         self.history_ = history
         self._checked_params = checked
         self._weights_hashes = None
+
+
+OOD_COMMENT = "fraction of pixels beyond the training range"
+
+
+def _out_of_range_fraction(codec, encoded, mask):
+    """The fraction of unmasked input pixels whose values the training data never reached."""
+    good = ~mask
+    return float((codec.out_of_range(encoded) & good).sum() / max(good.sum(), 1))
+
+
+def _warn_out_of_range(fractions, what):
+    """One warning for a whole call, with counts, when inputs leave the training range."""
+    affected = [f for f in fractions if f > 0]
+    if affected:
+        msg = (f"{len(affected)} of {len(fractions)} {what} cutout(s) have pixels outside the "
+               f"range of the training data (up to {100 * max(affected):.2g}% of one's "
+               f"pixels): the model extrapolates there; see each output's S2SOOD card")
+        warnings.warn(msg, AstropyUserWarning, stacklevel=4)
 
 
 def _check_transformable(cutout, what, min_size, translator_name):

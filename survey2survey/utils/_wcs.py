@@ -4,13 +4,16 @@
 import re
 import warnings
 
+import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
+from astropy.wcs.utils import proj_plane_pixel_area
 
 from ..exceptions import InvalidWCSError, MissingWCSError
 
-__all__ = ["celestial_wcs", "wcs_to_header", "strip_wcs_keywords", "same_wcs"]
+__all__ = ["celestial_wcs", "wcs_to_header", "strip_wcs_keywords", "same_wcs",
+           "pixel_area_arcsec2", "pixel_scale_arcsec"]
 
 _LINEAR_KEY = re.compile(r"^(PC\d_\d|CD\d_\d|CDELT\d)$")
 
@@ -124,3 +127,16 @@ def same_wcs(wcs1, wcs2, *, shape=None, tolerance=1e-8):
     dra = (np.asarray(ra1) - np.asarray(ra2) + 180) % 360 - 180
     separation = np.hypot(dra * np.cos(np.radians(dec1)), np.asarray(dec1) - np.asarray(dec2))
     return bool(np.all(separation <= tolerance * scale))
+
+
+def pixel_area_arcsec2(wcs):
+    """Area of one pixel of ``wcs`` at its reference point, in arcsec**2."""
+    unit = u.Unit(wcs.wcs.cunit[0])
+    if unit == u.dimensionless_unscaled:  # celestial axes default to degrees
+        unit = u.deg
+    return float((proj_plane_pixel_area(wcs) * unit ** 2).to_value(u.arcsec ** 2))
+
+
+def pixel_scale_arcsec(wcs):
+    """Geometric-mean pixel side of ``wcs`` in arcsec (the square root of the pixel area)."""
+    return float(np.sqrt(pixel_area_arcsec2(wcs)))
