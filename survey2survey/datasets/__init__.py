@@ -10,5 +10,6 @@ survey cutouts can fill too.
 
 from .pairs import *
 from .render import *
+from .samples import *
 from .scenes import *
 from .storage import *
