@@ -14,7 +14,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
 from ..exceptions import InputError, InvalidDataError, UnitError
-from ..io import Cutout, read_cutout
+from ..io import ZERO_POINT_KEYS, Cutout, header_zero_point, read_cutout
 
 __all__ = ["FITS_SUFFIXES", "ZERO_POINT_KEYS", "is_single", "is_pairs_directory", "is_pairs",
            "as_list", "conversion_factor", "to_survey_unit", "read_in_survey_unit", "inpaint",
@@ -22,8 +22,6 @@ __all__ = ["FITS_SUFFIXES", "ZERO_POINT_KEYS", "is_single", "is_pairs_directory"
 
 # longest first: the stem of "a.fits.gz" is "a"
 FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
-#: header cards holding an AB zero point (m = ZP - 2.5 log10(value)), in order of preference
-ZERO_POINT_KEYS = ("MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP")
 
 
 def is_single(obj):
@@ -79,15 +77,6 @@ def as_list(obj, what):
     return items
 
 
-def _zero_point(header):
-    """A band header's AB zero point (``MAGZERO`` and its common aliases), or None."""
-    for key in ZERO_POINT_KEYS:
-        value = header.get(key) if header is not None else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
-            return float(value)
-    return None
-
-
 def conversion_factor(image, survey, band, what):
     """
     Factor taking one band (a CCDData) to ``survey.flux_unit``, or None if it has no unit.
@@ -97,7 +86,7 @@ def conversion_factor(image, survey, band, what):
     """
     unit = image.unit
     has_unit = unit is not None and unit != u.dimensionless_unscaled
-    zero_point = _zero_point(image.meta)
+    zero_point = header_zero_point(image.meta)
     try:
         from_unit = survey.unit_factor(unit, band) if has_unit else None
     except UnitError:

@@ -8,7 +8,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.io import fits
-from astropy.nddata import StdDevUncertainty
+from astropy.nddata import CCDData, StdDevUncertainty
 from astropy.utils.exceptions import AstropyUserWarning
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -291,3 +291,18 @@ def test_header_zero_point():
     assert header_zero_point({"MAGZERO": np.nan, "ZP": True}) is None
     assert header_zero_point(None) is None
     assert "FLUXMAG0" in ZERO_POINT_KEYS and ZERO_POINT_KEYS[0] == "MAGZERO"
+
+
+def test_zero_points_reach_the_metrics():
+    """FLUXMAG0 and MAGZERO calibrate the same flux to the same magnitude in the metrics."""
+    from survey2survey.metrics import aperture_magnitudes
+
+    wcs = make_wcs((NY, NX))
+    image = np.zeros((NY, NX))
+    image[NY // 2, NX // 2] = 1000.0
+    magzero = read_cutout(CCDData(image, unit="", wcs=wcs, meta={"FILTER": "r", "MAGZERO": 27.0}))
+    fluxmag0 = read_cutout(CCDData(image, unit="", wcs=wcs, meta={"FILTER": "r",
+                                                         "FLUXMAG0": 10 ** (0.4 * 27.0)}))
+    a = aperture_magnitudes(magzero, r_max=5)["r"]
+    b = aperture_magnitudes(fluxmag0, r_max=5)["r"]
+    assert np.isclose(a, 27.0 - 7.5) and np.isclose(a, b)
