@@ -8,6 +8,7 @@ dependency: ``pip install "survey2survey[sim]"``) as each survey sees them;
 survey cutouts can fill too.
 """
 
+from .fetch import *
 from .pairs import *
 from .render import *
 from .samples import *

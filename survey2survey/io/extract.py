@@ -92,15 +92,20 @@ def extract_cutout(source, position, size, *, bands=None, mode="partial", **read
             raise InvalidOptionError(msg) from None
         sky = cutout[cutout.bands[0]].wcs.pixel_to_world(x, y)
     out = {}
+    where = read_options.get("what", "the input")
     for band in cutout.bands:
         image = cutout[band]
+        if not np.all(np.isfinite(image.wcs.world_to_pixel(sky))):
+            msg = (f"{sky.to_string('decimal', precision=6)} is not on the projection of band "
+                   f"{band!r} of {where} (too far from it)")
+            raise NoOverlapError(msg)
         try:
             cut = Cutout2D(image.data, sky, size, wcs=image.wcs, mode=mode, fill_value=np.nan,
                            copy=True)
         except (AstropyNoOverlapError, PartialOverlapError) as exc:
             msg = (f"a {size!r} cutout at {sky.to_string('decimal', precision=6)} does not "
                    f"{'fit in' if isinstance(exc, PartialOverlapError) else 'overlap'} band "
-                   f"{band!r} of {read_options.get('what', 'the input')} ({exc})")
+                   f"{band!r} of {where} ({exc})")
             raise NoOverlapError(msg) from exc
         except ValueError as exc:
             msg = f"size must be pixels or an angle, one value or (ny, nx); got {size!r} ({exc})"
