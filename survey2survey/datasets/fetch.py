@@ -242,7 +242,7 @@ def fetch_cutout(position, survey="sdss", *, size=64, bands="gri", service=None,
     position : `~astropy.coordinates.SkyCoord`
         The cutout centre.
     survey : {'sdss', 'des', 'legacysurvey'}, optional
-        The survey (see `FETCH_SURVEYS`); it picks the default service, layer
+        The survey (see ``FETCH_SURVEYS``); it picks the default service, layer
         and pixel scale.
     size : int, `~astropy.units.Quantity` or tuple, optional
         Pixels (at ``pixel_scale``) or an angle; one value or ``(ny, nx)``.
@@ -356,7 +356,7 @@ def fetch_pairs(positions, source="sdss", target="des", *, size=64, bands="gri",
     positions : `~astropy.coordinates.SkyCoord` or sequence of them
         The cutout centres.
     source, target : str, optional
-        Surveys of `FETCH_SURVEYS` (default ``'sdss'`` and ``'des'``).
+        Surveys of ``FETCH_SURVEYS`` (default ``'sdss'`` and ``'des'``).
     size : int or `~astropy.units.Quantity`, optional
         Source cutout side in source pixels, or an angle; the target cutout
         covers the same angle at the target's pixel scale.

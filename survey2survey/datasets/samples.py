@@ -220,7 +220,7 @@ def simulate_sdss_frames(seed=0, *, bands="gri", shape=(200, 200), ra=20.0, dec=
     `~survey2survey.io.sdss_ccd_noise`), Gaussian dark noise (its dark
     variance), sky subtracted, calibrated back to nanomaggies and rounded to 10
     significant bits. The calibration is set so that the sky noise equals the
-    `~survey2survey.surveys.SDSS` survey's.
+    ``SDSS`` survey's (`~survey2survey.surveys.Survey`).
 
     Parameters
     ----------
