@@ -174,10 +174,18 @@ def _read_images(hdul, *, bands, unit, what, assign, **_):
             f" (only 1-D arrays in {', '.join(vectors)})" if vectors else "")
         raise InvalidDataError(msg)
     primary = hdul[0].header
-    single_primary = len(planes) == 1 or all(p.header is primary for p in planes)
-    meta = fits.Header() if single_primary and planes[0].header is primary else primary
-    return cutout_from_planes(planes, bands=bands, unit=unit, what=what, assign=assign,
-                              primary=primary, meta=strip_wcs_keywords(meta))
+    # a lone image in the primary HDU: its header is the band's; else the primary is the file's
+    meta = fits.Header() if len(planes) == 1 and planes[0].header is primary else primary
+    try:
+        return cutout_from_planes(planes, bands=bands, unit=unit, what=what, assign=assign,
+                                  primary=primary, meta=strip_wcs_keywords(meta))
+    except BandMismatchError as exc:
+        unnamed = all(p.band is None for p in planes)
+        if unnamed and unit is None and not any("BUNIT" in p.header for p in planes):
+            msg = (f"{exc}; an image with neither band nor unit cards, such as hips2fits "
+                   f"output, also needs unit= (format='hips2fits' requires both)")
+            raise BandMismatchError(msg) from None
+        raise
 
 
 def _read_hips2fits(hdul, *, bands, unit, what, assign, **_):

@@ -179,16 +179,13 @@ def _read_any(source, bands, what, options):
             msg = (f"format= and sdss_uncertainty= apply to FITS files and HDUs; {what} is a "
                    f"{type(source).__name__}")
             raise InvalidOptionError(msg)
-    if isinstance(source, Cutout):
-        cutout = source.copy()
-        for band in cutout.bands:
-            image = cutout[band]
-            make_band(image.data, wcs=image.wcs, unit=image.unit, uncertainty=image.uncertainty,
-                      what=what, band=band)  # the same checks as any other input
-        if unit is not None:
-            for band in cutout.bands:
-                resolve_unit(cutout[band].unit, unit, f"{what} band {band!r}")
-        return cutout
+    if isinstance(source, Cutout):  # copied through the same checks as any other input
+        return Cutout({band: make_band(image.data, wcs=image.wcs, mask=image.mask,
+                                       unit=resolve_unit(image.unit, unit,
+                                                         f"{what} band {band!r}"),
+                                       uncertainty=image.uncertainty, meta=image.meta,
+                                       what=what, band=band)
+                       for band, image in source.items()}, meta=source.meta.copy())
     if isinstance(source, (str, os.PathLike)):
         with open_fits(source, what) as hdul:
             return _read_hdulist(hdul, bands, what, options)
