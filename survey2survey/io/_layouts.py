@@ -181,7 +181,8 @@ def _read_images(hdul, *, bands, unit, what, assign, **_):
                                   primary=primary, meta=strip_wcs_keywords(meta))
     except BandMismatchError as exc:
         unnamed = all(p.band is None for p in planes)
-        if unnamed and unit is None and not any("BUNIT" in p.header for p in planes):
+        if bands is None and unnamed and unit is None and \
+                not any("BUNIT" in p.header for p in planes):
             msg = (f"{exc}; an image with neither band nor unit cards, such as hips2fits "
                    f"output, also needs unit= (format='hips2fits' requires both)")
             raise BandMismatchError(msg) from None
