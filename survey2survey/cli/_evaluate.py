@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import InputError, MetricError, ShapeMismatchError
+from ..io import header_zero_point
 from ..metrics import IMAGE_METRICS, PAIR_METRICS, evaluate
 
 __all__ = ["add_parser", "run", "load_sets", "KNOWN_SETS"]
@@ -66,15 +67,13 @@ def add_parser(subparsers):
 
 def _layer(cutout, zero_point):
     """Band average at a common zero point; masked pixels 0."""
-    from astropy.io import fits
-
     layers = []
     for band in cutout.bands:
         image = cutout[band]
         data = np.array(image.data, dtype=float)
-        header = fits.Header(image.meta)
-        if "MAGZERO" in header:
-            data *= 10.0 ** (0.4 * (zero_point - float(header["MAGZERO"])))
+        found = header_zero_point(image.meta)
+        if found is not None:
+            data *= 10.0 ** (0.4 * (zero_point - found))
         if image.mask is not None:
             data[np.asarray(image.mask, dtype=bool)] = 0.0
         layers.append(np.nan_to_num(data))

@@ -14,17 +14,15 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
 from ..exceptions import InputError, InvalidDataError, PixelScaleError, UnitError
-from ..io import Cutout, read_cutout
+from ..io import ZERO_POINT_KEYS, Cutout, header_zero_point, read_cutout
 from ..utils._wcs import pixel_scale_arcsec
 
-__all__ = ["FITS_SUFFIXES", "ZERO_POINT_KEYS", "PIXEL_SCALE_TOLERANCE", "is_single",
+__all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
            "is_pairs_directory", "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
            "check_pixel_scale", "read_in_survey_unit", "inpaint", "center_crop"]
 
 # longest first: the stem of "a.fits.gz" is "a"
 FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
-#: header cards holding an AB zero point (m = ZP - 2.5 log10(value)), in order of preference
-ZERO_POINT_KEYS = ("MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP")
 #: largest relative difference between an input's pixel scale and the model's source survey's
 PIXEL_SCALE_TOLERANCE = 0.02
 
@@ -82,15 +80,6 @@ def as_list(obj, what):
     return items
 
 
-def _zero_point(header):
-    """A band header's AB zero point (``MAGZERO`` and its common aliases), or None."""
-    for key in ZERO_POINT_KEYS:
-        value = header.get(key) if header is not None else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
-            return float(value)
-    return None
-
-
 def conversion_factor(image, survey, band, what):
     """
     Factor taking one band (a CCDData) to ``survey.flux_unit``, or None if it has no unit.
@@ -100,7 +89,7 @@ def conversion_factor(image, survey, band, what):
     """
     unit = image.unit
     has_unit = unit is not None and unit != u.dimensionless_unscaled
-    zero_point = _zero_point(image.meta)
+    zero_point = header_zero_point(image.meta)
     try:
         from_unit = survey.unit_factor(unit, band) if has_unit else None
     except UnitError:
@@ -201,7 +190,7 @@ def read_in_survey_unit(items, bands, survey, what, *, pixel_scale=False, resamp
     With ``pixel_scale``, each cutout must have the survey's pixel scale (see
     `check_pixel_scale`; ``resample`` regrids those that do not).
     """
-    cutouts = [read_cutout(item, bands, what=_name(items, k, what))
+    cutouts = [read_cutout(item, bands, what=_name(items, k, what), assign_bands=False)
                for k, item in enumerate(items)]
     if pixel_scale:
         cutouts = [check_pixel_scale(c, survey, _name(items, k, what), resample=resample)
