@@ -10,11 +10,43 @@ try:
 except ImportError:  # pragma: no cover - only without an installed build
     __version__ = "0.0.0"
 
-from .config import conf
+from astropy import config as _config
+
 from .exceptions import Survey2SurveyError
 
-__all__ = ["Survey2SurveyError", "Translator", "Survey2Survey", "transform_many", "conf",
+__all__ = ["Survey2SurveyError", "Translator", "Survey2Survey", "transform_many", "Conf", "conf",
            "__version__"]
+
+
+class Conf(_config.ConfigNamespace):
+    """
+    Settings of survey2survey, changed with ``survey2survey.conf`` or the astropy config file.
+
+    The file is ``survey2survey.cfg`` in the astropy configuration directory
+    (`astropy.config.get_config_dir`, e.g. ``~/.astropy/config/``), with
+    top-level keys::
+
+        default_device = cuda
+        show_progress = False
+
+    Examples
+    --------
+    >>> from survey2survey import conf
+    >>> with conf.set_temp("show_progress", False):
+    ...     conf.show_progress
+    False
+    """
+
+    default_device = _config.ConfigItem(
+        "auto",
+        "Torch device used by translators: 'auto' picks cuda, then mps, then cpu.",
+    )
+    show_progress = _config.ConfigItem(
+        True, "Whether long operations show a tqdm progress bar by default."
+    )
+
+
+conf = Conf()
 
 # The torch-backed entry points are imported lazily so that ``import survey2survey`` (and
 # the I/O, survey and alignment tools) stay fast and usable without touching torch.

@@ -18,6 +18,7 @@ __all__ = [
     "BandMismatchError",
     "ShapeMismatchError",
     "UnitError",
+    "PixelScaleError",
     "CorruptFileError",
     "OutputExistsError",
     "UnknownSurveyError",
@@ -70,6 +71,10 @@ class ShapeMismatchError(InputError):
 
 class UnitError(InputError):
     """A unit is missing, unknown or not convertible to what is required."""
+
+
+class PixelScaleError(InputError):
+    """An image's pixel scale is not the one a model was trained for."""
 
 
 class CorruptFileError(InputError, OSError):

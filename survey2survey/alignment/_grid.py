@@ -16,12 +16,12 @@ import numpy as np
 from astropy.io import fits
 from astropy.nddata import NDData
 from astropy.wcs import WCS, FITSFixedWarning
-from astropy.wcs.utils import proj_plane_pixel_area, wcs_to_celestial_frame
+from astropy.wcs.utils import wcs_to_celestial_frame
 
 from ..exceptions import BandMismatchError, InputError, InvalidDataError, UnitError
 from ..io import Cutout, read_cutout
 from ..surveys import Survey, get_survey
-from ..utils._wcs import celestial_wcs, wcs_to_header
+from ..utils._wcs import celestial_wcs, pixel_scale_arcsec, wcs_to_header
 
 __all__ = []
 
@@ -106,19 +106,6 @@ def target_grid(onto, *, what="onto"):
            f"Cutout, NDData/CCDData, HDU, HDUList, FITS path, (WCS, (ny, nx)) tuple, FITS header "
            f"with NAXIS1/NAXIS2, or a WCS with pixel_shape set")
     raise InputError(msg)
-
-
-def pixel_area_arcsec2(wcs):
-    """Area of one pixel of ``wcs`` at its reference point, in arcsec**2."""
-    unit = u.Unit(wcs.wcs.cunit[0])
-    if unit == u.dimensionless_unscaled:  # celestial axes default to degrees
-        unit = u.deg
-    return float((proj_plane_pixel_area(wcs) * unit ** 2).to_value(u.arcsec ** 2))
-
-
-def pixel_scale_arcsec(wcs):
-    """Geometric-mean pixel side of ``wcs`` in arcsec (the square root of the pixel area)."""
-    return float(np.sqrt(pixel_area_arcsec2(wcs)))
 
 
 def grid_centre(wcs, shape):

@@ -23,7 +23,13 @@ from reproject import reproject_adaptive, reproject_exact, reproject_interp
 from ..exceptions import AlignmentError, InsufficientCoverageError, NoOverlapError, UnitError
 from ..io import Cutout, read_cutout
 from ..utils._validation import check_choice, check_number
-from ..utils._wcs import celestial_wcs, same_wcs, strip_wcs_keywords
+from ..utils._wcs import (
+    celestial_wcs,
+    pixel_area_arcsec2,
+    pixel_scale_arcsec,
+    same_wcs,
+    strip_wcs_keywords,
+)
 from ._grid import (
     as_pixel_scale,
     covered_fraction,
@@ -31,8 +37,6 @@ from ._grid import (
     grid_centre,
     has_distortion,
     parity,
-    pixel_area_arcsec2,
-    pixel_scale_arcsec,
     scaled_grid,
     target_grid,
 )

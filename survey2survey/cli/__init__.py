@@ -90,7 +90,7 @@ def main(argv=None):
     >>> main(["transform"])  # doctest: +SKIP
     2
     """
-    from ..config import conf
+    from .. import conf
     from ._common import configure_logging
 
     parser = build_parser()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import InputError, MetricError, OutputExistsError, ShapeMismatchError, UnitError
+from ..io import header_zero_point
 from ..metrics import IMAGE_METRICS, PAIR_METRICS, evaluate
 from ._common import Formatter, add_output_options
 
@@ -80,11 +81,9 @@ def add_parser(subparsers):
 
 
 def _calibration(cutout):
-    """``'calibrated'`` when every band has a MAGZERO card, else how the cutout is scaled."""
-    from astropy.io import fits
-
-    headers = [fits.Header(cutout[band].meta) for band in cutout.bands]
-    if all("MAGZERO" in header for header in headers):
+    """``'calibrated'`` when every band states a zero point, else how the cutout is scaled."""
+    headers = [cutout[band].meta for band in cutout.bands]
+    if all(header_zero_point(header) is not None for header in headers):
         return "calibrated"
     modes = {str(h.get("S2SMODE", cutout.meta.get("S2SMODE", ""))) for h in headers}
     return "8-bit paper mode" if "paper" in modes else "no MAGZERO"
@@ -106,15 +105,13 @@ def _check_calibration(directory, kinds):
 
 def _layer(cutout, zero_point):
     """Band average at a common zero point; masked pixels 0."""
-    from astropy.io import fits
-
     layers = []
     for band in cutout.bands:
         image = cutout[band]
         data = np.array(image.data, dtype=float)
-        header = fits.Header(image.meta)
-        if "MAGZERO" in header:
-            data *= 10.0 ** (0.4 * (zero_point - float(header["MAGZERO"])))
+        found = header_zero_point(image.meta)
+        if found is not None:
+            data *= 10.0 ** (0.4 * (zero_point - found))
         if image.mask is not None:
             data[np.asarray(image.mask, dtype=bool)] = 0.0
         layers.append(np.nan_to_num(data))

@@ -74,6 +74,10 @@ def add_parser(subparsers):
                              "UNCERT extensions")
     parser.add_argument("--n-samples", type=int, default=16, metavar="N",
                         help="MC-dropout samples for --uncertainty with one translator")
+    parser.add_argument("--resample", action="store_true",
+                        help="resample inputs whose pixel scale is not the source survey's "
+                             "(flux-conserving) instead of refusing them; the output is on the "
+                             "resampled grid")
     parser.add_argument("--device", metavar="DEVICE",
                         help="torch device (cpu, cuda, cuda:1, ...; default: the package "
                              "setting, 'auto' = cuda, then mps, then cpu)")
@@ -138,6 +142,8 @@ def run(args):
         model = args.model if scheduler is not None else Survey2Survey.load(
             args.model, device=args.device)
         extra = {"uncertainty": True, "n_samples": args.n_samples} if args.uncertainty else {}
+        if args.resample:
+            extra["resample"] = True
         paths = transform_many(model, files, output_dir=output_dir,
                                batch_size=args.batch_size, overwrite=args.overwrite,
                                skip_existing=args.skip_existing, scheduler=scheduler,

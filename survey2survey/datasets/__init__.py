@@ -8,7 +8,9 @@ dependency: ``pip install "survey2survey[sim]"``) as each survey sees them;
 survey cutouts can fill too.
 """
 
+from .fetch import *
 from .pairs import *
 from .render import *
+from .samples import *
 from .scenes import *
 from .storage import *

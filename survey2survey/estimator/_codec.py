@@ -75,6 +75,11 @@ class FluxCodec:
         """Target-survey fluxes (float64) from network outputs."""
         return self.target_normalizer.inverse(np.asarray(values, dtype=float))
 
+    def out_of_range(self, encoded):
+        """Where encoded source values ``(C, H, W)`` lie outside the training range [0, 1]."""
+        encoded = np.asarray(encoded)
+        return (encoded < 0) | (encoded > 1)
+
     def output_band(self, band, values):
         """The pixel values, unit and header cards of one translated band."""
         cards = {"MAGZERO": (self.target.zero_point[band],
@@ -158,6 +163,10 @@ class PaperCodec:
     def decode(self, values):
         """8-bit values (0-255, float64) from network outputs in [0, 1]."""
         return 255.0 * np.clip(np.asarray(values, dtype=float), 0.0, 1.0)
+
+    def out_of_range(self, encoded):
+        """Nothing is: 8-bit composites saturate within [0, 1] by construction."""
+        return np.zeros(np.shape(encoded), dtype=bool)
 
     def output_band(self, band, values):
         """The rounded 8-bit values (uint8) of one band; dimensionless, no zero point."""

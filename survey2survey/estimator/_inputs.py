@@ -13,17 +13,18 @@ from astropy.nddata import NDData
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
-from ..exceptions import InputError, InvalidDataError, UnitError
-from ..io import Cutout, read_cutout
+from ..exceptions import InputError, InvalidDataError, PixelScaleError, UnitError
+from ..io import ZERO_POINT_KEYS, Cutout, header_zero_point, read_cutout
+from ..utils._wcs import pixel_scale_arcsec
 
-__all__ = ["FITS_SUFFIXES", "ZERO_POINT_KEYS", "is_single", "is_pairs_directory", "is_pairs",
-           "as_list", "conversion_factor", "to_survey_unit", "read_in_survey_unit", "inpaint",
-           "center_crop"]
+__all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
+           "is_pairs_directory", "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
+           "check_pixel_scale", "read_in_survey_unit", "inpaint", "center_crop"]
 
 # longest first: the stem of "a.fits.gz" is "a"
 FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
-#: header cards holding an AB zero point (m = ZP - 2.5 log10(value)), in order of preference
-ZERO_POINT_KEYS = ("MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP")
+#: largest relative difference between an input's pixel scale and the model's source survey's
+PIXEL_SCALE_TOLERANCE = 0.02
 
 
 def is_single(obj):
@@ -79,15 +80,6 @@ def as_list(obj, what):
     return items
 
 
-def _zero_point(header):
-    """A band header's AB zero point (``MAGZERO`` and its common aliases), or None."""
-    for key in ZERO_POINT_KEYS:
-        value = header.get(key) if header is not None else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
-            return float(value)
-    return None
-
-
 def conversion_factor(image, survey, band, what):
     """
     Factor taking one band (a CCDData) to ``survey.flux_unit``, or None if it has no unit.
@@ -97,7 +89,7 @@ def conversion_factor(image, survey, band, what):
     """
     unit = image.unit
     has_unit = unit is not None and unit != u.dimensionless_unscaled
-    zero_point = _zero_point(image.meta)
+    zero_point = header_zero_point(image.meta)
     try:
         from_unit = survey.unit_factor(unit, band) if has_unit else None
     except UnitError:
@@ -158,14 +150,51 @@ def to_survey_unit(cutouts, survey, what):
     return out
 
 
-def read_in_survey_unit(items, bands, survey, what):
-    """Read every item with `~survey2survey.io.read_cutout`, in ``survey``'s flux unit."""
-    cutouts = []
-    for k, item in enumerate(items):
-        name = f"{what}[{k}]" if len(items) > 1 else what
-        if isinstance(item, (str, os.PathLike)):
-            name = f"{what} {os.fspath(item)!r}"
-        cutouts.append(read_cutout(item, bands, what=name))
+def _name(items, k, what):
+    if isinstance(items[k], (str, os.PathLike)):
+        return f"{what} {os.fspath(items[k])!r}"
+    return f"{what}[{k}]" if len(items) > 1 else what
+
+
+def check_pixel_scale(cutout, survey, what, *, resample=False):
+    """
+    ``cutout`` if its pixels have the survey's scale (within 2%), resampled if asked, else raise.
+
+    Raises
+    ------
+    survey2survey.exceptions.PixelScaleError
+        If a band's pixel scale differs from ``survey.pixel_scale`` and
+        ``resample`` is False; the message says how to fix it.
+    """
+    expected = survey.pixel_scale.to_value(u.arcsec / u.pix)
+    scales = {band: pixel_scale_arcsec(cutout[band].wcs) for band in cutout.bands}
+    wrong = {b: s for b, s in scales.items() if abs(s / expected - 1) > PIXEL_SCALE_TOLERANCE}
+    if not wrong:
+        return cutout
+    if resample:
+        from ..alignment import regrid
+
+        return regrid(cutout, survey.pixel_scale, conserve_flux=True)
+    band, scale = next(iter(wrong.items()))
+    msg = (f"{what} band {band!r} has {scale:.4g} arcsec pixels but the model expects "
+           f"{survey.name}'s {expected:.4g} arcsec (within {100 * PIXEL_SCALE_TOLERANCE:.0f}%): "
+           f"resample it first (survey2survey.alignment.regrid(cutout, "
+           f"{survey.name}.pixel_scale)) or pass resample=True")
+    raise PixelScaleError(msg)
+
+
+def read_in_survey_unit(items, bands, survey, what, *, pixel_scale=False, resample=False):
+    """
+    Read every item with `~survey2survey.io.read_cutout`, in ``survey``'s flux unit.
+
+    With ``pixel_scale``, each cutout must have the survey's pixel scale (see
+    `check_pixel_scale`; ``resample`` regrids those that do not).
+    """
+    cutouts = [read_cutout(item, bands, what=_name(items, k, what), assign_bands=False)
+               for k, item in enumerate(items)]
+    if pixel_scale:
+        cutouts = [check_pixel_scale(c, survey, _name(items, k, what), resample=resample)
+                   for k, c in enumerate(cutouts)]
     return to_survey_unit(cutouts, survey, what)
 
 

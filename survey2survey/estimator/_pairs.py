@@ -197,7 +197,8 @@ def prepare_pairs(source, target, *, bands, source_survey, target_survey, paired
         msg = (f"got {len(source_items)} source and {len(target_items)} target cutouts; "
                f"{what} needs pairs of the same objects, in the same order")
         raise TrainingDataError(msg)
-    sources = _inputs.read_in_survey_unit(source_items, bands, source_survey, "source")
+    sources = _inputs.read_in_survey_unit(source_items, bands, source_survey, "source",
+                                          pixel_scale=True)
     targets = _inputs.read_in_survey_unit(target_items, bands, target_survey, "target")
     options = dict(align_method=align_method, max_masked_fraction=max_masked_fraction)
     if paired:

@@ -27,7 +27,7 @@ _SURVEY_KEYS = ("SURVEY", "MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP", "FLUXMAG
                 "PSFMODEL", "PSFFWHM", "PSFBETA", "FWHM", "SEEING", "SKYLEVEL", "SKY", "SKYSIG",
                 "SKYNOISE", "NOISE", "NOISESIG", "GAIN", "PIXSCALE", "TRUTH", "NOISELESS")
 
-PROVENANCE_KEYWORDS = ("S2SVER", "S2STRANS", "S2SHASH", "S2SSRC", "S2STGT", "S2SMODE")
+PROVENANCE_KEYWORDS = ("S2SVER", "S2STRANS", "S2SHASH", "S2SSRC", "S2STGT", "S2SMODE", "S2SOOD")
 """The header keywords written by `provenance_header`."""
 
 
@@ -119,7 +119,7 @@ def _without_survey_cards(header, target_name):
     return header
 
 
-def output_cutout(cutout, values, spreads, *, codec, provenance):
+def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=None):
     """
     The translated cutout on the input's grid: values, unit, zero point, mask, provenance.
 
@@ -135,6 +135,8 @@ def output_cutout(cutout, values, spreads, *, codec, provenance):
         The estimator's codec (output unit and cards per band).
     provenance : `~astropy.io.fits.Header`
         From `provenance_header`.
+    extra_cards : dict, optional
+        More cards (keyword: (value, comment)) for this cutout's headers.
     """
     mask = cutout.mask
     bands = {}
@@ -143,7 +145,7 @@ def output_cutout(cutout, values, spreads, *, codec, provenance):
         meta = _without_survey_cards(image.meta, codec.target.name)
         data, unit, cards = codec.output_band(band, values[k])
         meta["FILTER"] = band
-        for key, card in cards.items():
+        for key, card in {**cards, **(extra_cards or {})}.items():
             meta[key] = card
         meta.extend(provenance, update=True)
         bands[band] = CCDData(
@@ -154,4 +156,6 @@ def output_cutout(cutout, values, spreads, *, codec, provenance):
             meta=meta)
     meta = _without_survey_cards(cutout.meta, codec.target.name)
     meta.extend(provenance, update=True)
+    for key, card in (extra_cards or {}).items():
+        meta[key] = card
     return Cutout(bands, meta=meta)

@@ -38,11 +38,11 @@ from ..exceptions import (
     OutputExistsError,
     Survey2SurveyError,
 )
-from ..io import read_cutout, write_cutout
+from ..io import write_cutout
 from ..utils._progress import progress_bar
 from ..utils._validation import check_bool, check_choice, check_int
 from . import _inputs
-from .estimator import returned_kind
+from .estimator import _warn_out_of_range, returned_kind
 
 __all__ = ["transform_many"]
 
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 _DASK_SCHEDULERS = ("synchronous", "threads")
 _ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 _ON_ERROR = ("raise", "skip")
-_TRANSFORM_OPTIONS = ("uncertainty", "n_samples")
+_TRANSFORM_OPTIONS = ("uncertainty", "n_samples", "resample")
 #: partitions per dask task: enough for the pipeline to overlap reading and computing
 PARTITIONS_PER_TASK = 4
 #: estimators loaded from model files in this process (a dask worker), most recent last
@@ -82,9 +82,10 @@ def _describe(item, index):
 
 
 def _reason(exc, item, index):
-    """The message of ``exc``, starting with which input caused it."""
-    described = _describe(item, index)
-    return str(exc) if str(exc).startswith(described) else f"{described}: {exc}"
+    """The message of ``exc``, naming the input that caused it (unless it does already)."""
+    if isinstance(item, (str, os.PathLike)) and os.fspath(item) in str(exc):
+        return str(exc)
+    return f"{_describe(item, index)}: {exc}"
 
 
 def _named_error(exc, item, index):
@@ -172,20 +173,27 @@ class _Runner:
         self.overwrite = overwrite
         self.skip_existing = skip_existing
         self.on_error = on_error
+        options = dict(options)
+        self.resample = options.pop("resample", False)
+        # the out-of-range warning of every partition is gathered into one (from S2SOOD)
         self.options = dict(options, batch_size=None, progress=False,
-                            to_target_grid=estimator.output_grid == "target")
+                            to_target_grid=estimator.output_grid == "target",
+                            warn_out_of_range=False)
         self.lock = lock if lock is not None else threading.Lock()
 
     def _fail(self, exc, item, index):
         if self.on_error == "raise":
             raise _named_error(exc, item, index) from exc
-        return (index, None, _reason(exc, item, index))
+        return (index, None, _reason(exc, item, index), None)
 
     def _read(self, item, index):
-        # parsed once here; the network stage takes the cutout without checking it again
-        cutout = read_cutout(item, self.estimator.bands_, what=_describe(item, index))
-        # one constant name, so that the unit warning is shown once, not once per file
-        return _inputs.to_survey_unit([cutout], self.estimator.source_, "inputs")[0]
+        # Parsed once here (bands, pixel scale, unit: as transform does); the network stage
+        # takes the cutout without checking it again. One name for every input, so that a
+        # unit warning is shown once, not once per file.
+        (cutout,) = _inputs.read_in_survey_unit(
+            [item], self.estimator.bands_, self.estimator.source_, "input", pixel_scale=True,
+            resample=self.resample)
+        return cutout
 
     def _stages(self, cutouts):
         return self.estimator._translation_stages(cutouts, "input", **self.options)
@@ -240,17 +248,18 @@ class _Runner:
         return rows
 
     def _deliver(self, index, item, path, output):
+        outside = float(output.meta.get("S2SOOD", 0.0))
         if path is None:
-            return (index, returned_kind(output, item, self.estimator.bands_), None)
+            return (index, returned_kind(output, item, self.estimator.bands_), None, outside)
         try:
             write_cutout(output, path, overwrite=self.overwrite)
         except FileExistsError:
             if self.skip_existing:
                 log.debug("%s appeared while translating (another run wrote it); kept", path)
-                return (index, path, None)
+                return (index, path, None, None)
             msg = f"{str(path)!r} was created by another process meanwhile; not replaced"
             return self._fail(OutputExistsError(msg), item, index)
-        return (index, path, None)
+        return (index, path, None, outside)
 
 
 def _run_pipeline(runner, partitions, *, prefetch, done=None):
@@ -476,7 +485,7 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
         with GPUs, one GPU per worker; otherwise
         ``survey2survey.conf.default_device``).
     **transform_kwargs
-        ``uncertainty`` and ``n_samples``, passed on as to ``Survey2Survey.transform``.
+        ``uncertainty``, ``n_samples`` and ``resample``, as for ``Survey2Survey.transform``.
 
     Returns
     -------
@@ -531,10 +540,10 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
         estimator, _ = _load_model(estimator, device)
     if not isinstance(estimator, (str, os.PathLike)):
         estimator._require_fitted()
+        checked = {"uncertainty": False, "n_samples": 16, **transform_kwargs}
+        checked.pop("resample", None)
         estimator._translation_stages([], "input", batch_size=None, progress=False,
-                                      to_target_grid=False,
-                                      **{"uncertainty": False, "n_samples": 16,
-                                         **transform_kwargs})
+                                      to_target_grid=False, **checked)
     if paths is not None:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
     todo = [(k, item, None if paths is None else paths[k]) for k, item in enumerate(items)
@@ -564,9 +573,9 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
                                  num_workers=num_workers, bar=bar)
     finally:
         bar.close()
-    rows += [(k, paths[k], None) for k in existing]
+    rows += [(k, paths[k], None, None) for k in existing]
     rows.sort(key=lambda row: row[0])
-    failed = [(index, reason) for index, _, reason in rows if reason is not None]
+    failed = [(index, reason) for index, _, reason, _ in rows if reason is not None]
     if failed:
         if callable(on_error):
             for index, reason in failed:
@@ -574,6 +583,7 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
         else:
             warnings.warn(f"transform_many skipped {len(failed)} of {len(items)} input(s): "
                           + "; ".join(reason for _, reason in failed), AstropyUserWarning)
+    _warn_out_of_range([f for *_, f in rows if f is not None], "input")
     log.info("transform_many: %d translated, %d already present, %d failed",
              len(rows) - len(existing) - len(failed), len(existing), len(failed))
-    return [out for _, out, reason in rows if reason is None]
+    return [out for _, out, reason, _ in rows if reason is None]

@@ -11,11 +11,13 @@ headers) and ``_archive`` (the saved file).
 import copy
 import inspect
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
 from astropy.nddata import NDData
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import (
     ImageTooSmallError,
@@ -363,7 +365,7 @@ class Survey2Survey:
     # --- transform ---------------------------------------------------------------------------
 
     def transform(self, data, *, output=None, overwrite=False, uncertainty=False, n_samples=16,
-                  batch_size=None, progress=None):
+                  batch_size=None, resample=False, progress=None):
         """
         Translate source-survey cutouts into the target survey's look.
 
@@ -390,6 +392,11 @@ class Survey2Survey:
             MC-dropout samples when ``uncertainty=True`` and ``n_ensemble == 1``.
         batch_size : int, optional
             Images (or tiles) per network call.
+        resample : bool, optional
+            Inputs must have the source survey's pixel scale (within 2%); with
+            ``resample=True`` others are first resampled onto it
+            (`survey2survey.alignment.regrid`, flux-conserving), and the output
+            is on that resampled grid.
         progress : bool, optional
             Show a progress bar.
 
@@ -409,9 +416,19 @@ class Survey2Survey:
             If the estimator is not fitted.
         survey2survey.exceptions.ImageTooSmallError
             If an image is smaller than the translator's minimum size.
+        survey2survey.exceptions.PixelScaleError
+            If an image's pixel scale is not the source survey's (and ``resample``
+            is False).
         survey2survey.exceptions.InputError
             Subclasses for unreadable input: no WCS, wrong bands, incompatible
             unit, all-masked or all-NaN data.
+
+        Warns
+        -----
+        `~astropy.utils.exceptions.AstropyUserWarning`
+            Once per call when inputs have pixels outside the range of the
+            training data (the model extrapolates there); the fraction of such
+            pixels is in each output's ``S2SOOD`` card.
         """
         self._require_fitted()
         single = _inputs.is_single(data)
@@ -420,7 +437,8 @@ class Survey2Survey:
             msg = ("output= writes one file; to write many translated cutouts use "
                    "survey2survey.transform_many(estimator, inputs, output_dir=...)")
             raise InputError(msg)
-        cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input")
+        cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input",
+                                              pixel_scale=True, resample=resample)
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
                                           n_samples=n_samples, batch_size=batch_size,
                                           progress=progress,
@@ -438,12 +456,13 @@ class Survey2Survey:
         return finish(network())
 
     def _translation_stages(self, cutouts, what, *, uncertainty, n_samples, batch_size,
-                            progress, to_target_grid):
+                            progress, to_target_grid, warn_out_of_range=True):
         """
         The translation of already-read source cutouts as two calls: ``network()`` runs the
         translators on the encoded images (torch and numpy only, so ``transform_many`` runs
         it in a background thread while it reads and writes files), ``finish(result)``
-        builds the output cutouts.
+        builds the output cutouts. ``transform_many`` gathers the out-of-range warnings of
+        all its partitions into one (from the ``S2SOOD`` cards).
         """
         translator = self.translators_[0]
         if uncertainty and len(self.translators_) == 1:
@@ -459,6 +478,10 @@ class Survey2Survey:
         batch_size = check_int(default_batch if batch_size is None else batch_size,
                                "batch_size", minimum=1)
         arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask)) for c in cutouts]
+        outside = [_out_of_range_fraction(self.codec_, a, c.mask)
+                   for a, c in zip(arrays, cutouts, strict=True)]
+        if warn_out_of_range:
+            _warn_out_of_range(outside, what)
 
         def network():
             return translate_arrays(
@@ -473,8 +496,9 @@ class Survey2Survey:
                 translator=translator.name, params=self._identity(), source=self.source_.name,
                 target=self.target_.name, mode=self.codec_.mode,
                 history=[self.codec_.describe_output()])
-            outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance)
-                       for c, v, s in zip(cutouts, values, spreads, strict=True)]
+            outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance,
+                                     extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)})
+                       for c, v, s, f in zip(cutouts, values, spreads, outside, strict=True)]
             if to_target_grid:
                 from ..alignment import regrid
 
@@ -687,6 +711,25 @@ def returned_kind(output, item, bands):
     if isinstance(item, NDData) and len(bands) == 1:
         return output[bands[0]]
     return output
+
+
+OOD_COMMENT = "fraction of pixels beyond the training range"
+
+
+def _out_of_range_fraction(codec, encoded, mask):
+    """The fraction of unmasked input pixels whose values the training data never reached."""
+    good = ~mask
+    return float((codec.out_of_range(encoded) & good).sum() / max(good.sum(), 1))
+
+
+def _warn_out_of_range(fractions, what):
+    """One warning for a whole call, with counts, when inputs leave the training range."""
+    affected = [f for f in fractions if f > 0]
+    if affected:
+        msg = (f"{len(affected)} of {len(fractions)} {what} cutout(s) have pixels outside the "
+               f"range of the training data (up to {100 * max(affected):.2g}% of one's "
+               f"pixels): the model extrapolates there; see each output's S2SOOD card")
+        warnings.warn(msg, AstropyUserWarning, stacklevel=4)
 
 
 def _check_transformable(cutout, what, min_size, translator_name):

@@ -17,302 +17,62 @@ with the same ``EXTVER``.
 import os
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
-from astropy.nddata import (
-    CCDData,
-    InverseVariance,
-    NDData,
-    NDUncertainty,
-    StdDevUncertainty,
-    VarianceUncertainty,
-)
+from astropy.nddata import NDData, StdDevUncertainty
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
-from ..exceptions import (
-    BandMismatchError,
-    CorruptFileError,
-    InputError,
-    InvalidDataError,
-    UnitError,
-)
+from ..exceptions import BandMismatchError, InputError, InvalidDataError, InvalidOptionError
 from ..utils._files import atomic_write
-from ..utils._validation import parse_bands
+from ..utils._validation import check_bool, check_choice, parse_bands
 from ..utils._wcs import celestial_wcs, strip_wcs_keywords, wcs_to_header
+from ._bands import (
+    assign_bands as _assign_bands,
+)
+from ._bands import (
+    band_from_header,
+    check_bands_overlap,
+    make_band,
+    resolve_unit,
+    unit_to_string,
+)
+from ._layouts import (
+    FORMAT_KEY,
+    FORMAT_VERSION,
+    FORMATS,
+    UNCERTAINTY_TYPES,
+    cutout_from_planes,
+    planes_from_array,
+    read_layout,
+)
+from ._open import open_fits
 from .cutout import Cutout
 
-__all__ = ["read_cutout", "write_cutout"]
-
-FORMAT_KEY = "S2SFMT"
-FORMAT_VERSION = 1
-_BAND_KEYS = ("FILTER", "BAND", "FILTNAM", "FILTER1")
-_UNCERTAINTY_TYPES = {
-    "std": StdDevUncertainty,
-    "var": VarianceUncertainty,
-    "ivar": InverseVariance,
-}
+__all__ = ["read_cutout", "write_cutout", "FORMATS"]
 
 
-def _parse_unit(value, what):
-    if value is None or isinstance(value, u.UnitBase):
-        return value
-    try:
-        return u.Unit(value)
-    except (ValueError, TypeError) as exc:
-        msg = f"{what} has a unit {value!r} that astropy does not understand"
-        raise UnitError(msg) from exc
-
-
-def _unit_to_string(unit):
-    """``BUNIT`` text for ``unit``: FITS-standard where possible (``nmgy`` is not)."""
-    try:
-        return unit.to_string("fits")
-    except ValueError:
-        return unit.to_string()
-
-
-def _band_from_header(header):
-    for key in _BAND_KEYS:
-        value = header.get(key) if header is not None else None
-        if isinstance(value, str) and value.strip():
-            # 'r', 'DECam r', 'r DECam SDSS c0002 6300.0 1517.2': the band is the short token
-            tokens = value.split()
-            short = [t for t in tokens if len(t) <= 2]
-            return short[0] if short else tokens[0]
-    return None
-
-
-def _check_finite(data, what):
-    data = np.asarray(data)
-    if data.size == 0:
-        msg = f"{what} is empty (shape {data.shape})"
-        raise InvalidDataError(msg)
-    if not np.issubdtype(data.dtype, np.number) or np.issubdtype(data.dtype, np.complexfloating):
-        msg = f"{what} must hold real numbers, got dtype {data.dtype}"
-        raise InvalidDataError(msg)
-    if not np.isfinite(data).any():
-        msg = f"{what} has no finite pixel (all NaN or infinite)"
-        raise InvalidDataError(msg)
-
-
-def _native(array):
-    """A copy of ``array`` in native byte order (FITS is big-endian; torch needs native)."""
-    array = np.array(array, copy=True)
-    if not array.dtype.isnative:
-        array = array.astype(array.dtype.newbyteorder("="))
-    return array
-
-
-def _make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, band):
-    """Build one validated band as a new CCDData (never sharing memory with the input)."""
-    data = _native(data)
-    if data.ndim != 2:
-        msg = f"{what} band {band!r} must be a 2-D image, got shape {data.shape}"
-        raise InvalidDataError(msg)
-    _check_finite(data, f"{what} band {band!r}")
-    wcs = celestial_wcs(wcs, what=f"{what} band {band!r}").deepcopy()
-    wcs.pixel_shape = data.shape[::-1]
-    nonfinite = ~np.isfinite(data)
-    if mask is not None:
-        mask = np.array(mask, dtype=bool, copy=True)
-        if mask.shape != data.shape:
-            msg = f"{what} band {band!r} mask shape {mask.shape} != data shape {data.shape}"
-            raise InvalidDataError(msg)
-        mask |= nonfinite
-    elif nonfinite.any():
-        mask = nonfinite
-    if uncertainty is not None:
-        if not isinstance(uncertainty, NDUncertainty):
-            uncertainty = StdDevUncertainty(_native(uncertainty))
-        else:
-            uncertainty = uncertainty.__class__(_native(uncertainty.array),
-                                                unit=uncertainty.unit)
-        if uncertainty.array.shape != data.shape:
-            msg = (f"{what} band {band!r} uncertainty shape {uncertainty.array.shape} "
-                   f"!= data shape {data.shape}")
-            raise InvalidDataError(msg)
-    header = fits.Header()
-    if meta is not None:
-        try:
-            header = strip_wcs_keywords(fits.Header(meta))
-        except Exception:  # meta with values FITS cannot hold: keep what fits
-            for key, value in dict(meta).items():
-                try:
-                    header[key] = value
-                except Exception:  # noqa: S112
-                    continue
-            header = strip_wcs_keywords(header)
-    for key in ("BUNIT", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND", "SIMPLE", "BITPIX",
-                "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER", "BSCALE", "BZERO"):
-        header.remove(key, ignore_missing=True, remove_all=True)
-    header["FILTER"] = band
-    return CCDData(data, unit=unit, wcs=wcs, mask=mask, uncertainty=uncertainty, meta=header)
-
-
-def _resolve_unit(found, given, what):
-    found = _parse_unit(found, what)
-    given = _parse_unit(given, "the unit argument")
-    if given is None:
-        return found if found is not None else u.dimensionless_unscaled
-    if found is None or found == u.dimensionless_unscaled:
-        return given
-    if found != given:
-        msg = f"{what} is in {found}, but unit={given} was requested"
-        raise UnitError(msg)
-    return found
-
-
-def _assign_bands(found, bands, what):
-    """Combine band names found in the input with those the caller gave."""
-    if bands is None:
-        if any(b is None for b in found):
-            msg = (f"{what}: cannot tell which band each image is (no FILTER/BAND header); "
-                   f"pass bands=, e.g. bands='gri'")
-            raise BandMismatchError(msg)
-        return list(found)
-    if len(bands) != len(found):
-        if all(b is not None for b in found) and all(b in found for b in bands):
-            return list(found)  # caller selects a subset: handled after reading
-        msg = f"{what} holds {len(found)} image(s) but bands={list(bands)} names {len(bands)}"
-        raise BandMismatchError(msg)
-    if all(b is not None for b in found) and set(found) == set(bands):
-        return list(found)
-    if all(b is not None for b in found) and list(found) != list(bands):
-        msg = f"{what} holds bands {list(found)}, not the requested {list(bands)}"
-        raise BandMismatchError(msg)
-    return list(bands)
-
-
-def _from_hdulist(hdul, bands, unit, what):
-    primary = hdul[0].header
-    if primary.get(FORMAT_KEY):
-        return _from_own_layout(hdul, unit, what)
-    images = [hdu for hdu in hdul
-              if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU))
-              and hdu.data is not None and hdu.data.ndim >= 2]
-    if not images:
-        msg = f"{what} holds no image data"
-        raise InvalidDataError(msg)
-    if len(images) == 1 and images[0].data.ndim == 3:
-        hdu = images[0]
-        header = hdu.header
-        found = [None] * hdu.data.shape[0]
-        if isinstance(header.get("BANDS"), str):
-            names = [b.strip() for b in header["BANDS"].split(",") if b.strip()]
-            if len(names) == len(found):
-                found = names
-        found = [header.get(f"FILTER{k + 1}", b) for k, b in enumerate(found)]
-        names = _assign_bands(found, bands, what)
-        bunit = _resolve_unit(header.get("BUNIT"), unit, what)
-        wcs = celestial_wcs(header, what=what)
-        return Cutout({b: _make_band(hdu.data[k], wcs=wcs, unit=bunit, meta=header, what=what,
-                                     band=b) for k, b in enumerate(names)}, meta=primary)
-    if any(hdu.data.ndim != 2 for hdu in images):
-        shapes = [hdu.data.shape for hdu in images]
-        msg = f"{what} mixes image extensions of different dimensions: {shapes}"
-        raise InvalidDataError(msg)
-    found = [_band_from_header(hdu.header) for hdu in images]
-    names = _assign_bands(found, bands, what)
-    out = {}
-    for name, hdu in zip(names, images, strict=True):
-        header = hdu.header.copy()
-        if hdu is not hdul[0]:
-            # inherit primary cards (e.g. a WCS written only in the primary header)
-            for card in primary.cards:
-                if card.keyword not in header and card.keyword not in ("", "COMMENT", "HISTORY"):
-                    header[card.keyword] = card.value
-        bunit = _resolve_unit(header.get("BUNIT"), unit, f"{what} band {name!r}")
-        out[name] = _make_band(hdu.data, wcs=celestial_wcs(header, what=f"{what} band {name!r}"),
-                               unit=bunit, meta=header, what=what, band=name)
-    meta = primary if len(images) > 1 or images[0] is not hdul[0] else fits.Header()
-    return Cutout(out, meta=strip_wcs_keywords(meta))
-
-
-def _from_own_layout(hdul, unit, what):
-    primary = hdul[0].header
-    sci = {hdu.ver: hdu for hdu in hdul if hdu.name == "SCI"}
-    masks = {hdu.ver: hdu for hdu in hdul if hdu.name == "MASK"}
-    uncerts = {hdu.ver: hdu for hdu in hdul if hdu.name == "UNCERT"}
-    if not sci:
-        msg = f"{what} is a survey2survey cutout file with no SCI extension"
-        raise CorruptFileError(msg)
-    out = {}
-    for ver in sorted(sci):
-        hdu = sci[ver]
-        band = hdu.header.get("FILTER", str(ver))
-        bunit = _resolve_unit(hdu.header.get("BUNIT"), unit, f"{what} band {band!r}")
-        uncertainty = None
-        if ver in uncerts:
-            kind = uncerts[ver].header.get("UTYPE", "std")
-            if kind not in _UNCERTAINTY_TYPES:
-                msg = f"{what} band {band!r} has an unknown uncertainty type UTYPE={kind!r}"
-                raise CorruptFileError(msg)
-            uunit = _parse_unit(uncerts[ver].header.get("BUNIT"), what)
-            uncertainty = _UNCERTAINTY_TYPES[kind](uncerts[ver].data, unit=uunit)
-        out[band] = _make_band(
-            hdu.data, wcs=celestial_wcs(hdu.header, what=f"{what} band {band!r}"), unit=bunit,
-            mask=None if ver not in masks else masks[ver].data.astype(bool),
-            uncertainty=uncertainty, meta=hdu.header, what=what, band=band)
-    meta = primary.copy()
-    for key in (FORMAT_KEY, "BANDS", "NBANDS", "SIMPLE", "BITPIX", "NAXIS", "EXTEND"):
-        meta.remove(key, ignore_missing=True)
-    return Cutout(out, meta=meta)
-
-
-def _from_nddata(obj, band, unit, what):
-    meta = obj.meta if obj.meta is not None else {}
-    found = _band_from_header(meta) if hasattr(meta, "get") else None
-    bunit = _resolve_unit(obj.unit, unit, what)
-    wcs = obj.wcs
-    if wcs is None and hasattr(meta, "get") and "CTYPE1" in meta:
-        wcs = fits.Header(meta)
-    return found, dict(data=obj.data, wcs=wcs, unit=bunit, mask=obj.mask,
-                       uncertainty=obj.uncertainty, meta=meta, what=what)
-
-
-def _open_fits(path, what):
-    path = Path(path)
-    if not path.exists():
-        msg = f"no such file: {str(path)!r}"
-        raise InputError(msg)
-    if path.is_dir():
-        msg = f"{str(path)!r} is a directory, not a FITS file"
-        raise InputError(msg)
-    hdul = None
-    try:
-        with warnings.catch_warnings():
-            # astropy only *warns* on truncated files (and pads them): make that an error
-            warnings.simplefilter("error", AstropyUserWarning)
-            hdul = fits.open(path, memmap=False)
-            hdul.verify("exception")
-            for hdu in hdul:
-                hdu.data  # noqa: B018 - force reading so truncated files fail here
-    except (OSError, ValueError, TypeError, IndexError, fits.VerifyError,
-            AstropyUserWarning) as exc:
-        if hdul is not None:
-            hdul.close()
-        msg = f"{what} could not be read as FITS: {exc}"
-        raise CorruptFileError(msg) from exc
-    return hdul
-
-
-def read_cutout(source, bands=None, *, unit=None, what=None):
+def read_cutout(source, bands=None, *, unit=None, format=None, sdss_uncertainty=False,
+                assign_bands=True, what=None):
     """
     Read a cutout from any supported input into a new `~survey2survey.io.Cutout`.
 
     Parameters
     ----------
     source : str, path, HDUList, HDU, NDData, CCDData, Cutout, tuple, list or dict
-        - a FITS path, `~astropy.io.fits.HDUList` or HDU: one 2-D image (band
-          from ``FILTER``/``BAND``), one band-stacked 3-D cube (bands from
-          ``BANDS='g,r,i'`` or ``FILTERn``), several 2-D image extensions (one
-          per band), or the layout written by `write_cutout`;
+        - a FITS path (``.fits``, ``.fits.gz``, ``.fits.bz2``, fpacked
+          ``.fits.fz``), `~astropy.io.fits.HDUList` or HDU, in any layout of
+          ``format``: a survey product (SDSS frame, DES coadd tile or cutout,
+          Legacy Surveys cutout, hips2fits image), one 2-D image (band from
+          ``FILTER``/``BAND``), one band-stacked 3-D cube (bands from
+          ``BANDS='g,r,i'``, ``BANDn`` or ``FILTERn``), several 2-D image
+          extensions (one per band), or the layout written by `write_cutout`;
         - an `~astropy.nddata.NDData` / `~astropy.nddata.CCDData` (one band);
-        - an ``(array, wcs_or_header)`` tuple (2-D image or 3-D cube);
+        - an ``(array, wcs_or_header)`` tuple (2-D image or 3-D cube; a
+          `numpy.ma.MaskedArray` keeps its mask, a `~astropy.units.Quantity`
+          its unit);
         - a list of any of the above, one per band, or a dict ``{band: image}``;
         - a `~survey2survey.io.Cutout` (copied).
     bands : str or sequence of str, optional
@@ -320,6 +80,21 @@ def read_cutout(source, bands=None, *, unit=None, what=None):
         is; when it does, selects and orders the bands to keep.
     unit : `~astropy.units.UnitBase` or str, optional
         Unit to assign to data that carry none; data in another unit raise.
+    format : {'survey2survey', 'sdss-frame', 'des', 'legacysurvey', 'hips2fits', 'image'}, optional
+        The FITS layout (see :ref:`real-data`); by default recognised from the
+        headers. hips2fits images carry no band or unit cards, so
+        ``format='hips2fits'`` requires ``bands=`` and ``unit=``.
+    sdss_uncertainty : bool, optional
+        For SDSS frame files: rebuild the counts from the calibration vector
+        (HDU1) and the sky (HDU2) and attach the per-pixel 1-sigma noise of the
+        SDSS data model as a `~astropy.nddata.StdDevUncertainty` (see
+        `~survey2survey.io.sdss_frame_counts`).
+    assign_bands : bool, optional
+        Whether ``bands`` may name images that carry no band card (default).
+        With False, ``bands`` only selects bands the input names itself, and
+        a cube of unnamed planes raises instead of being assumed to be in the
+        order of ``bands`` (for callers whose ``bands`` are a model's, not a
+        statement about the input).
     what : str, optional
         How to name the input in error messages.
 
@@ -335,10 +110,27 @@ def read_cutout(source, bands=None, *, unit=None, what=None):
         Subclasses name the problem:
         `~survey2survey.exceptions.MissingWCSError`,
         `~survey2survey.exceptions.InvalidWCSError`,
-        `~survey2survey.exceptions.InvalidDataError` (all-NaN, empty, not 2-D),
-        `~survey2survey.exceptions.BandMismatchError`,
+        `~survey2survey.exceptions.InvalidDataError` (all-NaN, empty, not 2-D
+        or 3-D, not real numbers, negative uncertainties),
+        `~survey2survey.exceptions.BandMismatchError` (bands unknown, repeated,
+        or not overlapping on the sky),
         `~survey2survey.exceptions.UnitError`,
-        `~survey2survey.exceptions.CorruptFileError`.
+        `~survey2survey.exceptions.CorruptFileError` (unreadable or truncated).
+    survey2survey.exceptions.InvalidOptionError
+        For an unknown ``format``.
+
+    Warns
+    -----
+    astropy.utils.exceptions.AstropyUserWarning
+        Once per file whose headers astropy had to fix (non-standard cards),
+        naming the cards.
+
+    Notes
+    -----
+    float16 data are read as float32; boolean, complex and object arrays are
+    refused. Bands of one cutout may have their own WCS (SDSS frames of one
+    field differ by a few pixels between bands), but their footprints must
+    overlap on the sky.
 
     Examples
     --------
@@ -353,69 +145,143 @@ def read_cutout(source, bands=None, *, unit=None, what=None):
     """
     if bands is not None:
         bands = list(parse_bands(bands))
+    if format is not None:
+        check_choice(format, FORMATS, "format")
+    check_bool(sdss_uncertainty, "sdss_uncertainty")
+    check_bool(assign_bands, "assign_bands")
     if what is None:
         what = f"{str(source)!r}" if isinstance(source, (str, os.PathLike)) else "input"
-
-    cutout = _read_any(source, bands, unit, what)
+    options = dict(unit=unit, format=format, sdss_uncertainty=sdss_uncertainty,
+                   assign=assign_bands)
+    cutout = _read_any(source, bands, what, options)
     if bands is not None and list(cutout.bands) != list(bands):
         cutout = cutout.select(bands)
+    check_bands_overlap(cutout, what)
     return cutout
 
 
-def _read_any(source, bands, unit, what):
-    if isinstance(source, Cutout):
-        cutout = source.copy()
-        for band in cutout.bands:
-            _check_finite(cutout[band].data, f"{what} band {band!r}")
-            celestial_wcs(cutout[band].wcs, what=f"{what} band {band!r}")
-        if unit is not None:
-            for band in cutout.bands:
-                _resolve_unit(cutout[band].unit, unit, f"{what} band {band!r}")
-        return cutout
+def _read_hdulist(hdul, bands, what, options):
+    return read_layout(hdul, options["format"], bands=bands, unit=options["unit"], what=what,
+                       assign=options["assign"], sdss_uncertainty=options["sdss_uncertainty"])
+
+
+def _is_array_tuple(source):
+    return (isinstance(source, tuple) and len(source) == 2
+            and isinstance(source[1], (WCS, fits.Header)) and not isinstance(source[0], NDData))
+
+
+def _read_any(source, bands, what, options):
+    unit = options["unit"]
+    fits_input = isinstance(source, (str, os.PathLike, fits.HDUList, fits.PrimaryHDU,
+                                     fits.ImageHDU, fits.CompImageHDU))
+    if not fits_input and (options["format"] is not None or options["sdss_uncertainty"]):
+        if not isinstance(source, (list, Mapping)) or isinstance(source, tuple):
+            msg = (f"format= and sdss_uncertainty= apply to FITS files and HDUs; {what} is a "
+                   f"{type(source).__name__}")
+            raise InvalidOptionError(msg)
+    if isinstance(source, Cutout):  # copied through the same checks as any other input
+        return Cutout({band: make_band(image.data, wcs=image.wcs, mask=image.mask,
+                                       unit=resolve_unit(image.unit, unit,
+                                                         f"{what} band {band!r}"),
+                                       uncertainty=image.uncertainty, meta=image.meta,
+                                       what=what, band=band)
+                       for band, image in source.items()}, meta=source.meta.copy())
     if isinstance(source, (str, os.PathLike)):
-        with _open_fits(source, what) as hdul:
-            return _from_hdulist(hdul, bands, unit, what)
+        with open_fits(source, what) as hdul:
+            return _read_hdulist(hdul, bands, what, options)
     if isinstance(source, fits.HDUList):
-        return _from_hdulist(source, bands, unit, what)
+        return _read_hdulist(source, bands, what, options)
     if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
-        return _from_hdulist(fits.HDUList([fits.PrimaryHDU(source.data, source.header)]),
-                             bands, unit, what)
+        return _read_hdulist(fits.HDUList([fits.PrimaryHDU(source.data, source.header)]),
+                             bands, what, options)
     if isinstance(source, NDData):
-        found, kwargs = _from_nddata(source, None, unit, what)
-        (name,) = _assign_bands([found], bands, what)
-        return Cutout({name: _make_band(band=name, **kwargs)})
-    if (isinstance(source, tuple) and len(source) == 2
-            and isinstance(source[1], (WCS, fits.Header)) and not isinstance(source[0], NDData)):
-        array, wcs = np.asarray(source[0]), source[1]
-        header = wcs if isinstance(wcs, fits.Header) else fits.Header()
-        hdu = fits.PrimaryHDU(array, header=header)
-        if isinstance(wcs, WCS):
-            hdu.header.update(wcs_to_header(celestial_wcs(wcs, what=what)))
-        return _from_hdulist(fits.HDUList([hdu]), bands, unit, what)
+        return _from_nddata(source, bands, what, options)
+    if _is_array_tuple(source):
+        return _from_array_tuple(source, bands, what, options)
     if isinstance(source, Mapping):
-        parts = [(str(b), read_cutout(im, [b], unit=unit, what=f"{what} band {b!r}"))
+        parts = [(str(b), read_cutout(im, [b], what=f"{what} band {b!r}", **_item_options(options)))
                  for b, im in source.items()]
-        return Cutout({b: c[b] for b, c in parts})
+        return Cutout({b: c[b] for b, c in parts}, meta=_common_meta(c for _, c in parts))
     if isinstance(source, (list, tuple)):
-        if not source:
-            msg = f"{what} is an empty list"
-            raise InvalidDataError(msg)
-        if bands is not None and len(bands) != len(source):
-            msg = f"{what} holds {len(source)} image(s) but bands={list(bands)} names {len(bands)}"
-            raise BandMismatchError(msg)
-        parts = []
-        for k, item in enumerate(source):
-            given = None if bands is None else [bands[k]]
-            part = read_cutout(item, given, unit=unit, what=f"{what}[{k}]")
-            parts.extend(part.items())
-        names = [b for b, _ in parts]
-        if len(set(names)) != len(names):
-            msg = f"{what} holds the same band more than once: {names}"
-            raise BandMismatchError(msg)
-        return Cutout(parts)
+        return _from_list(source, bands, what, options)
     msg = (f"cannot read a cutout from {type(source).__name__}; expected a FITS path, HDUList, "
            f"HDU, NDData/CCDData, (array, WCS) tuple, list or dict of them, or a Cutout")
     raise InputError(msg)
+
+
+def _item_options(options):
+    """`read_cutout` keywords that read one item of a list or dict as ``options`` say."""
+    return dict(unit=options["unit"], format=options["format"],
+                sdss_uncertainty=options["sdss_uncertainty"], assign_bands=options["assign"])
+
+
+def _from_list(source, bands, what, options):
+    if not source:
+        msg = f"{what} is an empty list"
+        raise InvalidDataError(msg)
+    if bands is not None and len(bands) != len(source):
+        msg = f"{what} holds {len(source)} image(s) but bands={list(bands)} names {len(bands)}"
+        raise BandMismatchError(msg)
+    parts, cutouts = [], []
+    for k, item in enumerate(source):
+        given = None if bands is None else [bands[k]]
+        part = read_cutout(item, given, what=f"{what}[{k}]", **_item_options(options))
+        cutouts.append(part)
+        parts.extend(part.items())
+    names = [b for b, _ in parts]
+    if len(set(names)) != len(names):
+        msg = f"{what} holds the same band more than once: {names}"
+        raise BandMismatchError(msg)
+    return Cutout(parts, meta=_common_meta(cutouts))
+
+
+def _common_meta(cutouts):
+    """The cutout-level cards every part agrees on (e.g. SURVEY for frames of one survey)."""
+    cutouts = list(cutouts)
+    if not cutouts:
+        return None
+    common = fits.Header()
+    for card in cutouts[0].meta.cards:
+        key = card.keyword
+        if key in ("", "COMMENT", "HISTORY") or key in common:
+            continue
+        if all(key in c.meta and c.meta[key] == card.value for c in cutouts[1:]):
+            common[key] = (card.value, card.comment)
+    return common
+
+
+def _from_nddata(obj, bands, what, options):
+    meta = obj.meta if obj.meta is not None else {}
+    found = band_from_header(meta) if hasattr(meta, "get") else None
+    (name,) = _assign_bands([found], bands, what, assign=options["assign"])
+    unit = resolve_unit(obj.unit, options["unit"], what)
+    wcs = obj.wcs
+    if wcs is None and hasattr(meta, "get") and "CTYPE1" in meta:
+        wcs = fits.Header(meta)
+    data, mask = obj.data, obj.mask
+    if isinstance(data, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(data) | (False if mask is None else np.asarray(mask, bool))
+        data = data.data
+    return Cutout({name: make_band(data, wcs=wcs, unit=unit, mask=mask,
+                                   uncertainty=obj.uncertainty, meta=meta, what=what,
+                                   band=name)})
+
+
+def _from_array_tuple(source, bands, what, options):
+    array, wcs = source
+    unit = options["unit"]
+    if isinstance(array, u.Quantity):
+        unit = resolve_unit(array.unit, unit, what)
+        array = array.value
+    if isinstance(wcs, fits.Header):
+        header, wcs = wcs, None
+    else:
+        header, wcs = fits.Header(), celestial_wcs(wcs, what=what)
+    if not isinstance(array, np.ma.MaskedArray):
+        array = np.asarray(array)
+    planes = planes_from_array(array, header, wcs=wcs, label="array", what=what)
+    return cutout_from_planes(planes, bands=bands, unit=unit, what=what,
+                              assign=options["assign"])
 
 
 def _cutout_to_hdulist(cutout):
@@ -424,19 +290,20 @@ def _cutout_to_hdulist(cutout):
     primary.header[FORMAT_KEY] = (FORMAT_VERSION, "survey2survey multi-band cutout layout")
     primary.header["NBANDS"] = (len(cutout), "number of bands")
     primary.header["BANDS"] = (",".join(cutout.bands), "band of SCI extension EXTVER=1,2,...")
+    primary.header["NEXTEND"] = (0, "number of extensions; fewer means truncated")
     hdus = [primary]
     for ver, band in enumerate(cutout.bands, start=1):
         image = cutout[band]
         header = strip_wcs_keywords(fits.Header(image.meta))
         header.update(wcs_to_header(celestial_wcs(image.wcs, what=f"band {band!r}")))
         header["FILTER"] = band
-        header["BUNIT"] = _unit_to_string(image.unit)
+        header["BUNIT"] = unit_to_string(image.unit)
         hdus.append(fits.ImageHDU(image.data, header=header, name="SCI", ver=ver))
         if image.mask is not None:
             hdus.append(fits.ImageHDU(np.asarray(image.mask, dtype=np.uint8),
                                       name="MASK", ver=ver))
         if image.uncertainty is not None:
-            kind = {v: k for k, v in _UNCERTAINTY_TYPES.items()}.get(type(image.uncertainty))
+            kind = {v: k for k, v in UNCERTAINTY_TYPES.items()}.get(type(image.uncertainty))
             if kind is None:
                 warnings.warn(f"band {band!r}: uncertainty of type "
                               f"{type(image.uncertainty).__name__} written as standard deviation",
@@ -447,8 +314,9 @@ def _cutout_to_hdulist(cutout):
             uhdu = fits.ImageHDU(np.asarray(uncertainty.array), name="UNCERT", ver=ver)
             uhdu.header["UTYPE"] = (kind, "std, var or ivar")
             if uncertainty.unit is not None:
-                uhdu.header["BUNIT"] = _unit_to_string(uncertainty.unit)
+                uhdu.header["BUNIT"] = unit_to_string(uncertainty.unit)
             hdus.append(uhdu)
+    primary.header["NEXTEND"] = len(hdus) - 1
     return fits.HDUList(hdus)
 
 
@@ -492,4 +360,5 @@ def write_cutout(cutout, path, *, overwrite=False, extra_hdus=()):
     hdul = _cutout_to_hdulist(cutout)
     for hdu in extra_hdus:
         hdul.append(hdu)
+    hdul[0].header["NEXTEND"] = len(hdul) - 1
     return atomic_write(path, lambda tmp: hdul.writeto(tmp, overwrite=True), overwrite=overwrite)

@@ -10,6 +10,7 @@ batch. Inputs are never modified.
 """
 
 from .evaluation import *
+from .fidelity import *
 from .photometry import *
 from .ssim import *
 from .truth import *

@@ -16,9 +16,9 @@ import warnings
 from collections import namedtuple
 
 import numpy as np
-from astropy.io import fits
 
 from ..exceptions import MetricError, UnknownSurveyError
+from ..io import header_zero_point
 from ._apertures import annulus_matrix, circle_weights, scalar_or_array, weighted_sums
 from ._inputs import as_stack, check_aperture, resolve_center
 
@@ -154,8 +154,9 @@ def aperture_magnitudes(cutout, *, r_max=75, center=None, zero_point=None):
     center : (x, y), optional
         Aperture centre (default: the image centre).
     zero_point : float, dict or `~survey2survey.surveys.Survey`, optional
-        Zero point(s); default: each band's ``MAGZERO`` header card, else the
-        zero point of the survey named by the cutout's ``SURVEY`` card.
+        Zero point(s); default: each band's zero-point card (``MAGZERO``,
+        ``MAGZP``... or ``FLUXMAG0``, read by `~survey2survey.io.header_zero_point`),
+        else the zero point of the survey named by the cutout's ``SURVEY`` card.
 
     Returns
     -------
@@ -205,9 +206,9 @@ def _band_zero_point(cutout, band, zero_point):
                 raise MetricError(msg)
             return zero_point.zero_point[band]
         return zero_point
-    header = fits.Header(cutout[band].meta)
-    if "MAGZERO" in header:
-        return float(header["MAGZERO"])
+    found = header_zero_point(cutout[band].meta)
+    if found is not None:
+        return found
     name = cutout.meta.get("SURVEY")
     if name:
         from ..surveys import get_survey

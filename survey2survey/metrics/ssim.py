@@ -100,7 +100,7 @@ def _filter(x):
 
 def _image_mean(maps, pad):
     ny, nx = maps.shape[1:]
-    if pad == 0 or ny <= 2 * pad or nx <= 2 * pad:
+    if pad == 0:
         return maps.mean(axis=(1, 2))
     return maps[:, pad:ny - pad, pad:nx - pad].mean(axis=(1, 2))
 
@@ -158,12 +158,16 @@ def ssim_components(a, b, *, data_range=None, structure_constant="paper", maps=T
     x, single_a = as_stack(a, what="a", allow_nan=False)
     y, single_b = as_stack(b, what="b", allow_nan=False)
     check_same_shape(x, y, names=("a", "b"))
+    pad = int(_TRUNCATE * _SIGMA + 0.5)
+    if min(x.shape[1:]) < 2 * pad + 1:
+        msg = (f"SSIM needs images of at least {2 * pad + 1}x{2 * pad + 1} pixels (its "
+               f"Gaussian window); got {x.shape[1]}x{x.shape[2]}")
+        raise MetricError(msg)
     single = single_a and single_b
     x, y = np.broadcast_arrays(x, y)
     c1, c2 = (_K1 * R) ** 2, (_K2 * R) ** 2
     c3 = _structure_c3(structure_constant, c2)
 
-    pad = int(_TRUNCATE * _SIGMA + 0.5)
     n = len(x)
     means = {key: np.empty(n) for key in ("l", "c", "s", "mssim")}
     full = {}
@@ -189,8 +193,6 @@ def ssim_components(a, b, *, data_range=None, structure_constant="paper", maps=T
 def _component_maps(x, y, c1, c2, c3, structure_constant, crop=0):
     """The l, c, s maps of two ``(n, ny, nx)`` stacks, without a border of ``crop`` pix."""
     ny, nx = x.shape[1:]
-    if crop and (ny <= 2 * crop or nx <= 2 * crop):
-        crop = 0
     inner = (slice(None), slice(crop, ny - crop), slice(crop, nx - crop))
     ux, uy = _filter(x)[inner], _filter(y)[inner]
     vx = _filter(x * x)[inner] - ux * ux

@@ -3,7 +3,7 @@
 
 import torch
 
-from ..config import conf
+from .. import conf
 from ..exceptions import TranslatorError
 
 __all__ = ["available_devices", "select_device"]

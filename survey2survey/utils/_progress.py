@@ -14,7 +14,7 @@ def progress_bar(iterable=None, *, total=None, progress=None, desc=None, unit="i
     """
     from tqdm.auto import tqdm
 
-    from ..config import conf
+    from .. import conf
 
     show = conf.show_progress if progress is None else bool(progress)
     if total is None and iterable is not None and hasattr(iterable, "__len__"):

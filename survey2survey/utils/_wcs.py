@@ -4,13 +4,16 @@
 import re
 import warnings
 
+import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
+from astropy.wcs.utils import proj_plane_pixel_area
 
 from ..exceptions import InvalidWCSError, MissingWCSError
 
-__all__ = ["celestial_wcs", "wcs_to_header", "strip_wcs_keywords", "same_wcs"]
+__all__ = ["celestial_wcs", "wcs_to_header", "strip_wcs_keywords", "same_wcs",
+           "pixel_area_arcsec2", "pixel_scale_arcsec"]
 
 _LINEAR_KEY = re.compile(r"^(PC\d_\d|CD\d_\d|CDELT\d)$")
 
@@ -85,22 +88,68 @@ def celestial_wcs(wcs_or_header, *, what="input"):
 
 def wcs_to_header(wcs):
     """
-    Header cards of a celestial WCS written with an explicit CD matrix.
+    Header cards of a celestial WCS, with an explicit CD matrix wherever that is exact.
 
     An explicit CD1_1..CD2_2 header is read identically by astropy, ds9 and
-    GalSim (GalSim's ``GSFitsWCS`` fails on PC headers lacking zero terms).
+    GalSim (GalSim's ``GSFitsWCS`` fails on PC headers lacking zero terms), so
+    the linear part is written as a CD matrix when the CD form describes the
+    same mapping. It does not for every WCS: a TPV polynomial written with
+    ``PC``/``CDELT`` applies to intermediate coordinates *before* the
+    ``CDELT`` scaling, so folding ``CDELT`` into a CD matrix moves the sky by
+    arcseconds at the corners. Every header is therefore checked: the CD form
+    is kept only if it maps a grid of pixels over the image (or +-2048 pixels
+    around the reference pixel) to the same sky positions as astropy's own
+    header, to 1e-9 pixel; otherwise the WCS is written as astropy writes it
+    (``PC``/``CDELT``), which round-trips exactly.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)
         header = wcs.to_header(relax=True)
+    cd_header = header.copy()
     matrix = wcs.pixel_scale_matrix
-    for key in list(header.keys()):
+    for key in list(cd_header.keys()):
         if _LINEAR_KEY.match(key):
-            del header[key]
+            del cd_header[key]
     for i in range(2):
         for j in range(2):
-            header[f"CD{i + 1}_{j + 1}"] = (float(matrix[i, j]), "linear transformation [deg/pix]")
+            cd_header[f"CD{i + 1}_{j + 1}"] = (float(matrix[i, j]),
+                                               "linear transformation [deg/pix]")
+    if _same_mapping(wcs, header, cd_header):
+        return cd_header
     return header
+
+
+def _check_points(wcs):
+    """Pixel positions (0-based) spanning the image, or +-2048 pixels around CRPIX."""
+    if wcs.pixel_shape is not None:
+        nx, ny = wcs.pixel_shape
+        xs, ys = np.linspace(-0.5, nx - 0.5, 5), np.linspace(-0.5, ny - 0.5, 5)
+    else:
+        x0, y0 = np.asarray(wcs.wcs.crpix, dtype=float) - 1
+        xs, ys = np.linspace(x0 - 2048, x0 + 2048, 5), np.linspace(y0 - 2048, y0 + 2048, 5)
+    x, y = np.meshgrid(xs, ys)
+    return x.ravel(), y.ravel()
+
+
+def _same_mapping(wcs, reference, candidate):
+    """Whether headers ``candidate`` and ``reference`` map the same sky (1e-9 pixel of ``wcs``)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x, y = _check_points(wcs)
+            ra1, dec1 = WCS(reference, naxis=2).all_pix2world(x, y, 0)
+            ra2, dec2 = WCS(candidate, naxis=2).all_pix2world(x, y, 0)
+            scale = np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix)))
+    except Exception:  # wcslib raises many types for headers it cannot use
+        return False
+    separation = _separation(ra1, dec1, ra2, dec2)
+    return bool(np.all(np.isfinite(separation)) and np.all(separation <= 1e-9 * scale))
+
+
+def _separation(ra1, dec1, ra2, dec2):
+    """Small angular separations (deg) between positions in degrees."""
+    dra = (np.asarray(ra1) - np.asarray(ra2) + 180) % 360 - 180
+    return np.hypot(dra * np.cos(np.radians(dec1)), np.asarray(dec1) - np.asarray(dec2))
 
 
 def same_wcs(wcs1, wcs2, *, shape=None, tolerance=1e-8):
@@ -121,6 +170,17 @@ def same_wcs(wcs1, wcs2, *, shape=None, tolerance=1e-8):
         scale = np.sqrt(abs(np.linalg.det(wcs1.pixel_scale_matrix)))
     except Exception:
         return False
-    dra = (np.asarray(ra1) - np.asarray(ra2) + 180) % 360 - 180
-    separation = np.hypot(dra * np.cos(np.radians(dec1)), np.asarray(dec1) - np.asarray(dec2))
-    return bool(np.all(separation <= tolerance * scale))
+    return bool(np.all(_separation(ra1, dec1, ra2, dec2) <= tolerance * scale))
+
+
+def pixel_area_arcsec2(wcs):
+    """Area of one pixel of ``wcs`` at its reference point, in arcsec**2."""
+    unit = u.Unit(wcs.wcs.cunit[0])
+    if unit == u.dimensionless_unscaled:  # celestial axes default to degrees
+        unit = u.deg
+    return float((proj_plane_pixel_area(wcs) * unit ** 2).to_value(u.arcsec ** 2))
+
+
+def pixel_scale_arcsec(wcs):
+    """Geometric-mean pixel side of ``wcs`` in arcsec (the square root of the pixel area)."""
+    return float(np.sqrt(pixel_area_arcsec2(wcs)))

@@ -8,10 +8,11 @@ from astropy.wcs import WCS
 from numpy.testing import assert_allclose
 
 from survey2survey.alignment import regrid
-from survey2survey.alignment._grid import grid_centre, pixel_scale_arcsec
+from survey2survey.alignment._grid import grid_centre
 from survey2survey.exceptions import InputError, InvalidOptionError, UnitError
 from survey2survey.io import read_cutout
 from survey2survey.surveys import DES, SDSS
+from survey2survey.utils._wcs import pixel_scale_arcsec
 
 from .conftest import DES_SCALE, DES_SHAPE, SDSS_SCALE, SDSS_SHAPE, make_cutout
 

@@ -65,7 +65,7 @@ def test_bad_input_raises_naming_it(fitted_r, source_files, tmp_path):
     bad = tmp_path / "in" / "broken.fits"
     bad.write_bytes(source_files[0].read_bytes()[:3000])
     files = [*source_files[:2], bad, *source_files[2:]]
-    with pytest.raises(CorruptFileError, match=r"input 2 \('.*broken.fits'\)"):
+    with pytest.raises(CorruptFileError, match=r"'.*broken.fits' could not be read"):
         transform_many(fitted_r, files, output_dir=tmp_path / "out", batch_size=2,
                        progress=False)
 
@@ -288,3 +288,30 @@ def test_gpu_model_file_matches_cpu(model_file, source_files, tmp_path):
                          device="cpu", progress=False)
     for a, b in zip(gpu, cpu, strict=True):
         assert_allclose(read_cutout(a).data, read_cutout(b).data, rtol=1e-3)
+
+
+def test_checks_of_transform_apply_and_warnings_are_gathered(fitted_r, source_files, tmp_path):
+    """Pixel scales are checked as by transform (resample on request); out-of-range inputs
+    give one warning for the whole run, not one per partition."""
+    import astropy.units as u
+
+    from survey2survey.alignment import regrid
+    from survey2survey.exceptions import PixelScaleError
+
+    coarse = write_cutout(regrid(read_cutout(source_files[0]), 0.6 * u.arcsec),
+                          tmp_path / "coarse.fits")
+    with pytest.raises(PixelScaleError, match="coarse.fits"):
+        transform_many(fitted_r, [coarse], progress=False)
+    (out,) = transform_many(fitted_r, [coarse], progress=False, resample=True)
+    assert out.shape != read_cutout(coarse).shape
+    bright = []
+    for k, path in enumerate(source_files):
+        cutout = read_cutout(path)
+        bright.append(write_cutout(cutout.with_data(100 * cutout.data),
+                                   tmp_path / f"bright{k}.fits"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outputs = transform_many(fitted_r, bright, batch_size=2, progress=False)
+    messages = [str(w.message) for w in caught if "training data" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith("5 of 5 input cutout(s)")
+    assert all(o.meta["S2SOOD"] > 0 for o in outputs)

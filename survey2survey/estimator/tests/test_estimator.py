@@ -18,6 +18,7 @@ from survey2survey.exceptions import (
     InvalidOptionError,
     MissingWCSError,
     NotFittedError,
+    PixelScaleError,
     TrainingDataError,
     UnitError,
     WeightsFileError,
@@ -272,6 +273,7 @@ def test_output_grid_target_conserves_flux(fitted_r, pairs):
                                                      (out.shape[0] - 1) / 2], atol=0.6)
 
 
+@pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
 def test_uncertainty_from_mc_dropout_and_ensemble(pairs):
     """uncertainty=True attaches a positive StdDevUncertainty (MC dropout, or an ensemble)."""
     cutout = pairs[N_TRAIN].source
@@ -287,6 +289,7 @@ def test_uncertainty_from_mc_dropout_and_ensemble(pairs):
                                                         ).transform(cutout, uncertainty=True)
 
 
+@pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
 def test_unpaired_cyclegan_accepts_unequal_lists(pairs):
     """CycleGAN fits on unequal numbers of unaligned source and target cutouts."""
     s2s = Survey2Survey("cyclegan", bands="r", epochs=1, batch_size=2, base_channels=4,
@@ -324,3 +327,28 @@ def test_transform_many_writes_files(fitted_r, pairs, tmp_path):
     assert isinstance(listed, list) and len(listed) == 3
     # batches of different sizes may take different (float32) convolution algorithms
     assert_allclose(listed[2].data, outs[2].data, rtol=1e-4)
+
+
+def test_out_of_range_inputs_warn_once_and_are_flagged(fitted_r, ccd_r):
+    """Inputs beyond the training range warn once per call; S2SOOD holds the fraction."""
+    assert fitted_r.transform(ccd_r).meta["S2SOOD"] == 0
+    bright = CCDData(ccd_r.data * 1e4, unit="nmgy", wcs=ccd_r.wcs, meta=ccd_r.meta)
+    negated = CCDData(-1e3 * ccd_r.data, unit="nmgy", wcs=ccd_r.wcs, meta=ccd_r.meta)
+    with pytest.warns(AstropyUserWarning, match="2 of 2 input cutout") as record:
+        outs = fitted_r.transform([bright, negated])
+    assert len([w for w in record if "training data" in str(w.message)]) == 1
+    assert all(o.meta["S2SOOD"] > 0.5 for o in outs)
+
+
+def test_pixel_scale_is_checked_or_resampled(fitted_r, ccd_r):
+    """An image at another pixel scale is refused with advice, or resampled when asked."""
+    des_scale = CCDData(ccd_r.data, unit="nmgy", wcs=make_wcs((40, 40), 0.263), meta=ccd_r.meta)
+    with pytest.raises(PixelScaleError, match="0.263 arcsec pixels.*resample=True"):
+        fitted_r.transform(des_scale)
+    out = fitted_r.transform(des_scale, resample=True)
+    scale = np.sqrt(abs(np.linalg.det(out.wcs.pixel_scale_matrix))) * 3600
+    assert_allclose(scale, 0.396, rtol=1e-3)
+    for huge in (3.96, 3600.0):
+        with pytest.raises(PixelScaleError):
+            fitted_r.transform(CCDData(ccd_r.data, unit="nmgy", wcs=make_wcs((40, 40), huge),
+                                       meta=ccd_r.meta))

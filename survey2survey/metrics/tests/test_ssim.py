@@ -95,3 +95,13 @@ def test_bad_inputs():
     with pytest.raises(MetricError, match="structure_constant"):
         ssim_components(a, b, data_range=1, structure_constant="other")
     assert np.isnan(bad[0, 3, 3]) and np.isfinite(a[0, 3, 3])
+
+
+def test_images_smaller_than_the_window_are_refused():
+    """Images under 11x11 pixels have no SSIM window inside them: MetricError, not a number."""
+    from survey2survey.exceptions import MetricError
+
+    tiny = np.random.default_rng(0).random((10, 40))
+    with pytest.raises(MetricError, match="at least 11x11"):
+        mssim(tiny, tiny, data_range=1)
+    assert mssim(np.ones((11, 11)), np.ones((11, 11)), data_range=1) == pytest.approx(1.0)

@@ -1,0 +1,173 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+Opening FITS files for `~survey2survey.io.read_cutout`: complete, fixed, or refused.
+
+- gzip and bzip2 files are decompressed here, in full, so that a truncated
+  stream is an error (astropy stops quietly at the last complete HDU of a
+  truncated ``.fits.gz``);
+- astropy's "File may have been truncated" warning is an error;
+- a primary ``NEXTEND`` card larger than the number of extensions found means
+  the file was cut at an HDU boundary;
+- header problems that astropy can fix (``output_verify='fix'`` level: a
+  non-standard card such as a DSS plate's ``SKEW``) are fixed, with one
+  `~astropy.utils.exceptions.AstropyUserWarning` naming the cards; only
+  problems astropy cannot fix make the file unreadable.
+"""
+
+import bz2
+import gzip
+import io
+import re
+import warnings
+import zlib
+from pathlib import Path
+
+from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
+from astropy.utils.exceptions import AstropyUserWarning
+
+from ..exceptions import CorruptFileError, InputError
+
+__all__ = ["open_fits", "truncated_error"]
+
+_CARD_IN_ERROR = re.compile(r"Card (?:keyword )?'([^']*)'")
+_INVALID_KEYWORD = "The following header keyword is invalid"
+_TRUNCATED = "truncated"
+
+
+def truncated_error(what, detail):
+    """The `CorruptFileError` raised for a file that ends too early."""
+    return CorruptFileError(f"{what} could not be read as FITS: it is truncated ({detail})")
+
+
+def _decompressed(path, what):
+    """The decompressed bytes of a gzip or bzip2 file, or None for anything else."""
+    with open(path, "rb") as stream:
+        magic = stream.read(3)
+    if magic[:2] == b"\x1f\x8b":
+        opener, kind = gzip.open, "gzip"
+    elif magic == b"BZh":
+        opener, kind = bz2.open, "bzip2"
+    else:
+        return None
+    try:
+        with opener(path, "rb") as stream:
+            return stream.read()
+    except EOFError as exc:
+        raise truncated_error(what, f"the {kind} stream ends early: {exc}") from exc
+    except (OSError, zlib.error, ValueError) as exc:
+        msg = f"{what} could not be read as FITS: corrupt {kind} stream ({exc})"
+        raise CorruptFileError(msg) from exc
+
+
+def _fixable_cards(caught):
+    """Cards named by astropy's parse-time warnings about invalid header keywords."""
+    cards = []
+    for warning in caught:
+        text = str(warning.message)
+        if issubclass(warning.category, AstropyUserWarning) and text.startswith(_INVALID_KEYWORD):
+            lines = text.splitlines()
+            card = lines[1].split()[0] if len(lines) > 1 and lines[1].split() else text
+            cards.append(card)
+    return cards
+
+
+def _rewrite_cards(hdul, names):
+    """Replace each unparsable card ``name`` by a valid one holding the value it meant."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)
+        for hdu in hdul:
+            for name in names:
+                if name not in hdu.header:
+                    continue
+                index = hdu.header.index(name)
+                text = hdu.header.cards[index].image[8:].lstrip("= ").split("/")[0].strip()
+                try:
+                    value = float(text.replace("D", "E"))
+                except ValueError:
+                    value = text.strip("'").strip()
+                del hdu.header[index]
+                hdu.header.insert(index, (name, value))
+
+
+def _verify(hdul, what):
+    """Fix what astropy can fix in the headers; return the cards fixed. Raise if unfixable."""
+    try:
+        hdul.verify("exception")
+        return []
+    except fits.VerifyError as exc:
+        report = str(exc)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", VerifyWarning)
+            hdul.verify("silentfix+exception")
+    except fits.VerifyError as exc:
+        msg = f"{what} could not be read as FITS: its headers have errors astropy cannot fix: {exc}"
+        raise CorruptFileError(msg) from exc
+    cards = _CARD_IN_ERROR.findall(report)
+    return cards or [" ".join(report.split())[:200]]
+
+
+def open_fits(path, what):
+    """
+    Open ``path`` as a fully read `~astropy.io.fits.HDUList` (the caller closes it).
+
+    Raises `~survey2survey.exceptions.InputError` for a missing path or a
+    directory, and `~survey2survey.exceptions.CorruptFileError` (saying
+    "truncated" when it is) for anything that is not a complete, readable FITS
+    file.
+    """
+    path = Path(path)
+    if not path.exists():
+        msg = f"no such file: {str(path)!r}"
+        raise InputError(msg)
+    if path.is_dir():
+        msg = f"{str(path)!r} is a directory, not a FITS file"
+        raise InputError(msg)
+    raw = _decompressed(path, what)
+    hdul = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            hdul = fits.open(io.BytesIO(raw) if raw is not None else path, memmap=False)
+            for hdu in hdul:
+                hdu.data  # noqa: B018 - force reading so truncated files fail here
+            failure = None
+        except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
+            failure = exc
+    truncation = [w for w in caught if issubclass(w.category, AstropyUserWarning)
+                  and _TRUNCATED in str(w.message)]
+    if failure is not None or truncation:
+        if hdul is not None:
+            hdul.close()
+        if truncation:
+            raise truncated_error(what, str(truncation[0].message)) from failure
+        msg = f"{what} could not be read as FITS: {failure}"
+        raise CorruptFileError(msg) from failure
+    try:
+        unparsable = _fixable_cards(caught)
+        _rewrite_cards(hdul, unparsable)
+        cards = unparsable + _verify(hdul, what)
+        _check_extension_count(hdul, what)
+    except CorruptFileError:
+        hdul.close()
+        raise
+    if cards:
+        cards = list(dict.fromkeys(cards))
+        msg = (f"{what}: astropy fixed non-standard FITS header card(s) "
+               f"{', '.join(map(repr, cards))} to read the file")
+        warnings.warn(msg, AstropyUserWarning, stacklevel=4)
+    for warning in caught:  # anything else astropy or numpy said while reading
+        if not (issubclass(warning.category, (VerifyWarning, ResourceWarning))
+                or str(warning.message).startswith(_INVALID_KEYWORD)):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    return hdul
+
+
+def _check_extension_count(hdul, what):
+    """A primary ``NEXTEND`` card promising more extensions than found means truncation."""
+    nextend = hdul[0].header.get("NEXTEND")
+    if isinstance(nextend, int) and not isinstance(nextend, bool) and nextend > len(hdul) - 1:
+        raise truncated_error(what, f"NEXTEND={nextend} but only {len(hdul) - 1} extension(s) "
+                                    f"follow the primary HDU")
