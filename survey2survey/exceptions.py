@@ -20,6 +20,7 @@ __all__ = [
     "UnitError",
     "PixelScaleError",
     "CorruptFileError",
+    "OutputExistsError",
     "UnknownSurveyError",
     "AlignmentError",
     "NoOverlapError",
@@ -78,6 +79,10 @@ class PixelScaleError(InputError):
 
 class CorruptFileError(InputError, OSError):
     """A file could not be read as the format it claims to be."""
+
+
+class OutputExistsError(Survey2SurveyError, FileExistsError):
+    """An output file exists and neither overwriting nor skipping existing outputs was asked for."""
 
 
 class UnknownSurveyError(Survey2SurveyError, KeyError):

@@ -4,16 +4,23 @@ The ``survey2survey evaluate`` sub-command: metrics tables (ECSV) and figures
 (PNG) for folders of cutouts in the pairs layout ``DIRECTORY/<set>/<name>.fits``.
 """
 
-import sys
+import logging
 from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import InputError, MetricError, ShapeMismatchError
+from ..exceptions import InputError, MetricError, OutputExistsError, ShapeMismatchError, UnitError
 from ..io import header_zero_point
 from ..metrics import IMAGE_METRICS, PAIR_METRICS, evaluate
+from ._common import Formatter, add_output_options
 
-__all__ = ["add_parser", "run", "load_sets", "KNOWN_SETS"]
+__all__ = ["add_parser", "run", "load_sets", "KNOWN_SETS", "RESULT_PATTERNS"]
+
+log = logging.getLogger("survey2survey.cli")
+
+#: the files an evaluation writes (a re-run without --overwrite refuses them up front)
+RESULT_PATTERNS = ("images.ecsv", "pairs.ecsv", "summary.ecsv", "profiles.ecsv", "kde_*.png",
+                   "profiles.png", "grid_*.png")
 
 #: Sub-folders looked for, in this order, when ``--sets`` is not given.
 KNOWN_SETS = ("source", "target", "aecnn", "cyclegan", "source_truth", "target_truth")
@@ -26,7 +33,14 @@ source, target, aecnn, cyclegan, source_truth, target_truth; files matched by
 name). Each DIRECTORY is one dataset (e.g. validation/ and external/). Bands
 are brought to one zero point with their MAGZERO cards and averaged into one
 layer; sets on another grid are resampled onto the --grid set's grid. Writes
-images.ecsv, pairs.ecsv, summary.ecsv, profiles.ecsv and PNG figures to OUTPUT.
+images.ecsv, pairs.ecsv, summary.ecsv, profiles.ecsv and PNG figures to OUTPUT,
+and prints the summary table.
+
+Sets with and without MAGZERO cannot be compared: 8-bit paper-mode
+reconstructions (0-255 composites, S2SMODE = 'paper') beside calibrated
+fluxes are refused, not converted; evaluate them separately (--sets).
+Results of an earlier run in OUTPUT are refused before any work unless
+--overwrite is given.
 """
 
 
@@ -34,7 +48,7 @@ def add_parser(subparsers):
     """Add the ``evaluate`` sub-command to an `argparse` sub-parser collection."""
     parser = subparsers.add_parser(
         "evaluate", help="metrics tables and figures for folders of cutouts",
-        description=_DESCRIPTION)
+        description=_DESCRIPTION, formatter_class=Formatter)
     parser.add_argument("directories", nargs="+", metavar="DIRECTORY",
                         help="folder(s) with <set>/<name>.fits sub-folders, one per dataset")
     parser.add_argument("-o", "--output", default="evaluation",
@@ -61,8 +75,32 @@ def add_parser(subparsers):
                         help="SSIM structure term: paper, wang or a number (default: paper)")
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    add_output_options(parser)
     parser.set_defaults(func=run)
     return parser
+
+
+def _calibration(cutout):
+    """``'calibrated'`` when every band states a zero point, else how the cutout is scaled."""
+    headers = [cutout[band].meta for band in cutout.bands]
+    if all(header_zero_point(header) is not None for header in headers):
+        return "calibrated"
+    modes = {str(h.get("S2SMODE", cutout.meta.get("S2SMODE", ""))) for h in headers}
+    return "8-bit paper mode" if "paper" in modes else "no MAGZERO"
+
+
+def _check_calibration(directory, kinds):
+    """Refuse sets with and sets without zero points side by side: their fluxes differ."""
+    if len(set(kinds.values())) <= 1:
+        return
+    calibrated = [s for s, kind in kinds.items() if kind == "calibrated"]
+    others = {s: kind for s, kind in kinds.items() if kind != "calibrated"}
+    described = ", ".join(f"{s!r} ({kind})" for s, kind in others.items())
+    msg = (f"{str(directory)!r}: set(s) {described} have no MAGZERO zero point while "
+           f"{', '.join(map(repr, calibrated))} hold calibrated fluxes; their magnitudes and "
+           "SSIM cannot be compared, so nothing is converted: evaluate them separately "
+           "(--sets), or translate in flux mode")
+    raise UnitError(msg)
 
 
 def _layer(cutout, zero_point):
@@ -110,8 +148,12 @@ def load_sets(directory, sets=None, *, zero_point=30.0, grid="source"):
     ------
     survey2survey.exceptions.InputError
         If the folder, a set or common file names are missing.
+    survey2survey.exceptions.UnitError
+        If some sets have ``MAGZERO`` zero points and others (8-bit paper-mode
+        reconstructions, say) do not.
     """
     from ..io import read_cutout
+    from ..utils._progress import progress_bar
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -137,10 +179,19 @@ def load_sets(directory, sets=None, *, zero_point=30.0, grid="source"):
     grid = grid if grid in sets else sets[0]
     stacks, cutouts = {}, {}
     grid_cutouts = {}
+    kinds = {}
+    bar = progress_bar(total=len(common) * len(sets), desc=f"reading {directory.name}",
+                       unit="file")
     for name in [grid] + [s for s in sets if s != grid]:
         layers = []
         for k, stem in enumerate(common):
             cutout = read_cutout(files[name][stem])
+            bar.update()
+            kind = _calibration(cutout)
+            if kinds.setdefault(name, kind) != kind:
+                msg = (f"set {name!r} of {str(directory)!r} mixes files with and without "
+                       f"MAGZERO (e.g. {str(files[name][stem])!r}: {kind})")
+                raise UnitError(msg)
             if name == grid:
                 grid_cutouts[stem] = cutout
             elif cutout.shape != grid_cutouts[stem].shape:
@@ -151,6 +202,8 @@ def load_sets(directory, sets=None, *, zero_point=30.0, grid="source"):
                 cutouts[name] = cutout
             layers.append(_layer(cutout, zero_point))
         stacks[name] = np.stack(layers)
+    bar.close()
+    _check_calibration(directory, kinds)
     return common, {s: stacks[s] for s in sets}, {s: cutouts[s] for s in sets}
 
 
@@ -203,9 +256,23 @@ def _number_or(value, words, option):
         raise MetricError(msg) from None
 
 
+def _check_output(output, overwrite):
+    """Refuse, before any work, results of an earlier evaluation in ``output``."""
+    if output.exists() and not output.is_dir():
+        msg = f"--output {str(output)!r} exists and is not a folder"
+        raise InputError(msg)
+    found = sorted({p.name for pattern in RESULT_PATTERNS for p in output.glob(pattern)})
+    if found and not overwrite:
+        msg = (f"{str(output)!r} holds the results of an earlier evaluation "
+               f"({', '.join(found[:4])}{', ...' if len(found) > 4 else ''}); pass "
+               "--overwrite to replace them, or choose another --output folder")
+        raise OutputExistsError(msg)
+
+
 def run(args):
     """Run ``survey2survey evaluate`` for parsed ``args``; return the exit status."""
     output = Path(args.output)
+    _check_output(output, args.overwrite)
     loaded, datasets, names = {}, {}, {}
     for directory in args.directories:
         dataset = Path(directory).resolve().name or "data"
@@ -233,6 +300,7 @@ def run(args):
     if not args.no_figures:
         paths += _figures(report, loaded, output, args.overwrite)
     n_images = sum(len(c) for c, _, _ in loaded.values())
-    print(f"survey2survey evaluate: {n_images} image(s) in {len(loaded)} dataset(s); "
-          f"wrote {len(paths)} file(s) to {output}", file=sys.stdout)
+    report.summary.pprint(max_lines=-1, max_width=-1)
+    log.info("%d image(s) in %d dataset(s); wrote %d file(s) to %s", n_images, len(loaded),
+             len(paths), output)
     return 0

@@ -108,26 +108,27 @@ def save_pairs(pairs, directory, *, overwrite=False):
 
 
 def _read(path, with_catalog):
-    """Read one cutout file, and its TRUTH table when asked and present."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AstropyUserWarning)
-            hdul = fits.open(path, memmap=False)
-    except (OSError, ValueError, TypeError, IndexError) as exc:
-        msg = f"{str(path)!r} could not be read as FITS: {exc}"
-        raise CorruptFileError(msg) from exc
-    with hdul:
+    """
+    Read one cutout file, and its TRUTH table when asked and present.
+
+    The cutout goes through `~survey2survey.io.read_cutout`, which reads every
+    extension in full and reports a truncated or corrupt file as a
+    `~survey2survey.exceptions.CorruptFileError` naming it.
+    """
+    what = repr(str(path))
+    cutout = read_cutout(path, what=what)
+    catalog = None
+    if with_catalog:
         try:
-            hdul.verify("exception")
-        except fits.VerifyError as exc:
-            msg = f"{str(path)!r} is not valid FITS: {exc}"
-            raise CorruptFileError(msg) from exc
-        cutout = read_cutout(hdul, what=repr(str(path)))
-        catalog = None
-        if with_catalog and _TRUTH in hdul:
             with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AstropyUserWarning)
                 warnings.simplefilter("ignore", UnitsWarning)
-                catalog = Table.read(hdul, hdu=_TRUTH)
+                with fits.open(path, memmap=False) as hdul:
+                    if _TRUTH in hdul:
+                        catalog = Table.read(hdul, hdu=_TRUTH)
+        except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+            msg = f"{what}: its {_TRUTH} table could not be read: {exc}"
+            raise CorruptFileError(msg) from exc
     return cutout, catalog
 
 

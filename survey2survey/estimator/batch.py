@@ -1,33 +1,69 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
-Translate many cutouts (e.g. a directory of FITS files) at batch scale with dask.
+Translate many cutouts (a folder of FITS files, say) at batch scale.
 
-The inputs are split into partitions of ``batch_size``. Within a partition the
-inputs are read, translated in one batched network call and (optionally)
-written out, so memory is bounded by the partitions in flight, not by the
-number of inputs. Partitions run one after the other by default (torch already
-spreads each batch over every core), or on a dask cluster through a
-``dask.distributed.Client``.
+The inputs are cut into partitions of ``batch_size``. A partition is read
+(each FITS file parsed once, into the source survey's flux unit), translated
+in one call of the estimator's network and written out, atomically, so memory
+is bounded by the partitions in flight and a killed run leaves no partial file.
+
+By default the partitions flow through a pipeline in this process: the
+network runs in a background thread while the calling thread reads the next
+partitions and writes the previous ones, so FITS input and output hide behind
+the computation. Only the network (torch and numpy) leaves the calling thread:
+before Python 3.14 warning filters are process-global and not thread-safe,
+and FITS and WCS parsing use them.
+
+With a dask scheduler the inputs go out as tasks, each a chunk of a few
+partitions run through the same pipeline. On a ``dask.distributed`` cluster,
+given a model file, every worker process loads the model once (not once per
+task) and, on a machine with GPUs, pins one of them.
 """
 
+import collections
+import logging
 import os
 import threading
 import warnings
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-from ..exceptions import InputError, InvalidOptionError, Survey2SurveyError
-from ..io import read_cutout, write_cutout
+from ..exceptions import (
+    InputError,
+    InvalidOptionError,
+    MissingDependencyError,
+    OutputExistsError,
+    Survey2SurveyError,
+)
+from ..io import write_cutout
 from ..utils._progress import progress_bar
-from ..utils._validation import check_choice, check_int
+from ..utils._validation import check_bool, check_choice, check_int
 from . import _inputs
+from .estimator import _warn_out_of_range, returned_kind
 
 __all__ = ["transform_many"]
 
-_SCHEDULERS = ("threads", "synchronous")
-_ON_ERROR = ("raise", "skip")
+log = logging.getLogger(__name__)
 
+_DASK_SCHEDULERS = ("synchronous", "threads")
+_ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+_ON_ERROR = ("raise", "skip")
+_TRANSFORM_OPTIONS = ("uncertainty", "n_samples", "resample")
+#: partitions per dask task: enough for the pipeline to overlap reading and computing
+PARTITIONS_PER_TASK = 4
+#: estimators loaded from model files in this process (a dask worker), most recent last
+_MODELS = collections.OrderedDict()
+_MODELS_LOCK = threading.Lock()
+_MODELS_KEPT = 2
+#: how many times each model file was loaded in this process (read by the tests)
+LOADS = collections.Counter()
+_LOCKS = weakref.WeakKeyDictionary()
+
+
+# --- names and checks ---------------------------------------------------------------------------
 
 def _stem(item, index):
     if isinstance(item, (str, os.PathLike)):
@@ -45,176 +81,509 @@ def _describe(item, index):
     return f"input {index} ({type(item).__name__})"
 
 
+def _reason(exc, item, index):
+    """The message of ``exc``, naming the input that caused it (unless it does already)."""
+    if isinstance(item, (str, os.PathLike)) and os.fspath(item) in str(exc):
+        return str(exc)
+    return f"{_describe(item, index)}: {exc}"
+
+
 def _named_error(exc, item, index):
-    """The same kind of error, its message prefixed with which input caused it."""
+    """The same kind of error, its message saying which input caused it."""
     try:
-        return type(exc)(f"{_describe(item, index)}: {exc}")
+        return type(exc)(_reason(exc, item, index))
     except TypeError:  # an exception class with another signature: keep the original
         return exc
 
 
-def _check_options(batch_size, scheduler, on_error):
+def _is_address(scheduler):
+    return isinstance(scheduler, str) and scheduler.startswith(_ADDRESS_PREFIXES)
+
+
+def _check_options(batch_size, scheduler, on_error, prefetch, transform_kwargs):
     batch_size = check_int(batch_size, "batch_size", minimum=1)
+    prefetch = check_int(prefetch, "prefetch", minimum=0)
     if scheduler == "processes":
-        msg = ("scheduler='processes' would copy the fitted model into every worker process; "
-               "use 'synchronous' (the default: torch uses every core for each batch), "
-               "'threads', or a dask distributed Client")
+        msg = ("scheduler='processes' would copy the fitted model into every task; use the "
+               "default pipeline (scheduler=None), 'synchronous', 'threads', or a dask "
+               "distributed Client or scheduler address")
         raise InvalidOptionError(msg)
-    if isinstance(scheduler, str):
-        check_choice(scheduler, _SCHEDULERS, "scheduler")
-    check_choice(on_error, _ON_ERROR, "on_error")
-    return batch_size
+    if isinstance(scheduler, str) and not _is_address(scheduler):
+        check_choice(scheduler, _DASK_SCHEDULERS, "scheduler")
+    if not callable(on_error):
+        check_choice(on_error, _ON_ERROR, "on_error")
+    for key in transform_kwargs:
+        if key not in _TRANSFORM_OPTIONS:
+            msg = (f"transform_many passes only {', '.join(_TRANSFORM_OPTIONS)} on to "
+                   f"Survey2Survey.transform; got {key}=")
+            raise InvalidOptionError(msg)
+    return batch_size, prefetch
 
 
-class _PartitionWorker:
-    """Reads, translates and writes one partition; shared by every dask task of a run."""
+def _output_paths(items, output_dir, *, overwrite, skip_existing):
+    """Output path of every input; refuses inputs as outputs and (unasked) existing outputs."""
+    if output_dir is None:
+        if skip_existing:
+            msg = "skip_existing=True needs an output_dir whose existing files are skipped"
+            raise InvalidOptionError(msg)
+        return None, set()
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        msg = f"output_dir {str(output_dir)!r} exists and is not a folder"
+        raise InvalidOptionError(msg)
+    paths = [output_dir / f"{_stem(item, k)}.fits" for k, item in enumerate(items)]
+    if len(set(paths)) != len(paths):
+        seen, dupes = set(), []
+        for path in paths:
+            (dupes if path in seen else seen).append(path)
+        msg = (f"two inputs share a file name ({dupes[0].name!r}): their outputs would "
+               "overwrite each other")
+        raise InputError(msg)
+    inputs = {Path(item).resolve() for item in items if isinstance(item, (str, os.PathLike))}
+    clashes = [p for p in paths if p.resolve() in inputs]
+    if clashes:
+        msg = (f"output_dir {str(output_dir)!r} would write {str(clashes[0])!r} over an "
+               f"input file ({len(clashes)} such output(s)); choose another output folder")
+        raise InvalidOptionError(msg)
+    existing = {k for k, path in enumerate(paths) if os.path.lexists(path)}
+    if existing and not (overwrite or skip_existing):
+        first = paths[min(existing)]
+        msg = (f"{len(existing)} of the {len(paths)} output file(s) exist already (e.g. "
+               f"{str(first)!r}); pass skip_existing=True (survey2survey transform "
+               "--skip-existing) to continue an interrupted run, or overwrite=True "
+               "(--overwrite) to replace them")
+        raise OutputExistsError(msg)
+    if overwrite:
+        existing = set()
+    return paths, existing
 
-    def __init__(self, estimator, paths, *, overwrite, on_error, bar, transform_kwargs):
+
+# --- the work on one partition ------------------------------------------------------------------
+
+class _Runner:
+    """
+    Reads, translates and writes partitions of ``(index, item, output path or None)``.
+
+    `prepare` and `finish` run in the calling thread (FITS, WCS, warnings);
+    `compute` runs only the network and may run in another thread.
+    """
+
+    def __init__(self, estimator, *, overwrite, skip_existing, on_error, options, lock=None):
         self.estimator = estimator
-        self.paths = paths
         self.overwrite = overwrite
+        self.skip_existing = skip_existing
         self.on_error = on_error
-        self.bar = bar
-        self.transform_kwargs = transform_kwargs
-        self.model_lock = threading.Lock()
-        self.bar_lock = threading.Lock()
+        options = dict(options)
+        self.resample = options.pop("resample", False)
+        # the out-of-range warning of every partition is gathered into one (from S2SOOD)
+        self.options = dict(options, batch_size=None, progress=False,
+                            to_target_grid=estimator.output_grid == "target",
+                            warn_out_of_range=False)
+        self.lock = lock if lock is not None else threading.Lock()
 
     def _fail(self, exc, item, index):
         if self.on_error == "raise":
             raise _named_error(exc, item, index) from exc
-        return (index, None, f"{_describe(item, index)}: {exc}")
+        return (index, None, _reason(exc, item, index), None)
 
-    def _translate(self, items):
-        with self.model_lock:
-            return self.estimator.transform(list(items), progress=False,
-                                            **self.transform_kwargs)
+    def _read(self, item, index):
+        # Parsed once here (bands, pixel scale, unit: as transform does); the network stage
+        # takes the cutout without checking it again. One name for every input, so that a
+        # unit warning is shown once, not once per file.
+        (cutout,) = _inputs.read_in_survey_unit(
+            [item], self.estimator.bands_, self.estimator.source_, "input", pixel_scale=True,
+            resample=self.resample)
+        return cutout
 
-    def __call__(self, partition):
-        partition = list(partition)
-        results, ready = [], []
-        for index, item in partition:
-            # Files are read here, in parallel threads; in-memory objects go as they are so
-            # that transform returns the same kind (CCDData in -> CCDData out).
-            if self.paths is not None and isinstance(item, (str, os.PathLike)):
-                try:
-                    item = read_cutout(item, self.estimator.bands_, what=repr(str(item)))
-                except Survey2SurveyError as exc:
-                    results.append(self._fail(exc, item, index))
-                    continue
-            ready.append((index, item))
+    def _stages(self, cutouts):
+        return self.estimator._translation_stages(cutouts, "input", **self.options)
+
+    def prepare(self, partition):
+        """Read, check and encode a partition: ``(ready, rows, network, finish)``."""
+        rows, ready = [], []
+        for index, item, path in partition:
+            try:
+                ready.append((index, item, path, self._read(item, index)))
+            except Survey2SurveyError as exc:
+                rows.append(self._fail(exc, item, index))
+        network = finish = None
+        if ready:
+            try:
+                network, finish = self._stages([entry[-1] for entry in ready])
+            except Survey2SurveyError:
+                pass  # one bad input: `finish_partition` retries one by one to name it
+        return ready, rows, network, finish
+
+    def compute(self, prepared):
+        """Run the network of a prepared partition (any thread); an error is returned."""
+        network = prepared[2]
+        if network is None:
+            return None
         try:
-            outputs = self._translate([item for _, item in ready]) if ready else []
-            translated = list(zip(ready, outputs, strict=True))
-        except Survey2SurveyError:
-            # one bad input fails the batch: retry one by one to name (or skip) it
-            translated = []
-            for index, item in ready:
-                try:
-                    translated.append(((index, item), self._translate([item])[0]))
-                except Survey2SurveyError as exc:
-                    results.append(self._fail(exc, item, index))
-        for (index, _), out in translated:
-            if self.paths is not None:
-                cutout = out if hasattr(out, "bands") else read_cutout(out)
-                out = write_cutout(cutout, self.paths[index], overwrite=self.overwrite)
-            results.append((index, out, None))
-        with self.bar_lock:
-            self.bar.update(len(partition))
-        return results
+            with self.lock:
+                return network()
+        except Survey2SurveyError as exc:
+            return exc
 
+    def _one(self, cutout):
+        network, finish = self._stages([cutout])
+        with self.lock:
+            result = network()
+        return finish(result)[0]
+
+    def finish_partition(self, prepared, result):
+        """Build and write the outputs of a partition: its rows ``(index, output, reason)``."""
+        ready, rows, _, finish = prepared
+        if ready and (result is None or isinstance(result, Exception)):
+            for index, item, path, cutout in ready:  # name (or skip) the input that failed
+                try:
+                    rows.append(self._deliver(index, item, path, self._one(cutout)))
+                except Survey2SurveyError as exc:
+                    rows.append(self._fail(exc, item, index))
+            return rows
+        if ready:
+            outputs = finish(result)
+            for (index, item, path, _), output in zip(ready, outputs, strict=True):
+                rows.append(self._deliver(index, item, path, output))
+        return rows
+
+    def _deliver(self, index, item, path, output):
+        outside = float(output.meta.get("S2SOOD", 0.0))
+        if path is None:
+            return (index, returned_kind(output, item, self.estimator.bands_), None, outside)
+        try:
+            write_cutout(output, path, overwrite=self.overwrite)
+        except FileExistsError:
+            if self.skip_existing:
+                log.debug("%s appeared while translating (another run wrote it); kept", path)
+                return (index, path, None, None)
+            msg = f"{str(path)!r} was created by another process meanwhile; not replaced"
+            return self._fail(OutputExistsError(msg), item, index)
+        return (index, path, None, outside)
+
+
+def _run_pipeline(runner, partitions, *, prefetch, done=None):
+    """
+    Rows of every partition; the network of one partition runs while others are read/written.
+
+    With ``prefetch`` 0 everything runs in the calling thread, one partition at a time.
+    """
+    rows = []
+
+    def drain(entry):
+        partition, prepared, result = entry
+        if hasattr(result, "result"):
+            result = result.result()
+        rows.extend(runner.finish_partition(prepared, result))
+        if done is not None:
+            done(len(partition))
+
+    if prefetch == 0:
+        for partition in partitions:
+            prepared = runner.prepare(partition)
+            drain((partition, prepared, runner.compute(prepared)))
+        return rows
+    pending = collections.deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="survey2survey-network") as pool:
+        try:
+            for partition in partitions:
+                prepared = runner.prepare(partition)
+                pending.append((partition, prepared, pool.submit(runner.compute, prepared)))
+                while len(pending) > prefetch:
+                    drain(pending.popleft())
+            while pending:
+                drain(pending.popleft())
+        finally:
+            for _, _, future in pending:
+                future.cancel()
+    return rows
+
+
+def _partitions(entries, size):
+    return [entries[k:k + size] for k in range(0, len(entries), size)]
+
+
+# --- models in dask workers ---------------------------------------------------------------------
+
+def _worker_device(device):
+    """The device of this dask worker: ``device``, else one GPU per worker when there are GPUs."""
+    if device is not None:
+        return device
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    index = os.getpid()
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+        index = int(name) if str(name).lstrip("-").isdigit() else sum(map(ord, str(name)))
+    except (ImportError, ValueError):
+        pass  # not in a distributed worker: any stable number spreads the processes
+    return f"cuda:{index % torch.cuda.device_count()}"
+
+
+def _lock_for(estimator):
+    with _MODELS_LOCK:
+        return _LOCKS.setdefault(estimator, threading.Lock())
+
+
+def _load_model(model, device):
+    """``(estimator, lock)`` for a model file, loaded once per process and device."""
+    from .estimator import Survey2Survey
+
+    path = Path(model).resolve()
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        msg = f"model file {str(model)!r} cannot be read: {exc.strerror or exc}"
+        raise InputError(msg) from None
+    key = (str(path), stat.st_mtime_ns, stat.st_size, None if device is None else str(device))
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            _MODELS.move_to_end(key)
+            return _MODELS[key]
+    estimator = Survey2Survey.load(path, device=device)
+    with _MODELS_LOCK:
+        if key not in _MODELS:  # another thread of this worker may have loaded it meanwhile
+            LOADS[str(path)] += 1
+            log.debug("loaded %s on %s", path, device or "the default device")
+            _MODELS[key] = (estimator, threading.Lock())
+            while len(_MODELS) > _MODELS_KEPT:
+                _MODELS.popitem(last=False)
+        return _MODELS[key]
+
+
+def _run_task(model, entries, settings):
+    """One dask task: a chunk of ``(index, item, output path)`` through the pipeline."""
+    if isinstance(model, (str, os.PathLike)):
+        estimator, lock = _load_model(model, _worker_device(settings["device"]))
+    else:
+        estimator, lock = model, _lock_for(model)
+    runner = _Runner(estimator, overwrite=settings["overwrite"],
+                     skip_existing=settings["skip_existing"], on_error=settings["on_error"],
+                     options=settings["options"], lock=lock)
+    # warnings filters are process-global before Python 3.14: restore the task's caller's
+    with warnings.catch_warnings():
+        return _run_pipeline(runner, _partitions(entries, settings["batch_size"]),
+                             prefetch=settings["prefetch"])
+
+
+def _run_dask(model, chunks, settings, *, scheduler, num_workers, bar):
+    import dask
+
+    if _is_address(scheduler):
+        try:
+            from distributed import Client
+        except ImportError:
+            msg = ('a dask scheduler address needs dask.distributed: '
+                   'pip install "survey2survey[distributed]"')
+            raise MissingDependencyError(msg) from None
+        with Client(scheduler) as client:
+            return _run_dask(model, chunks, settings, scheduler=client, num_workers=None,
+                             bar=bar)
+    if hasattr(scheduler, "submit") and hasattr(scheduler, "scatter"):  # a distributed Client
+        from distributed import as_completed
+
+        if not isinstance(model, (str, os.PathLike)):
+            # one copy per worker, deserialised once there, rather than one per task
+            model = scheduler.scatter(model, broadcast=True, hash=False)
+        futures = [scheduler.submit(_run_task, model, chunk, settings, pure=False)
+                   for chunk in chunks]
+        sizes = {future.key: len(chunk) for future, chunk in zip(futures, chunks, strict=True)}
+        rows = []
+        try:
+            for future in as_completed(futures):
+                rows.extend(future.result())
+                bar.update(sizes[future.key])
+        finally:
+            for future in futures:
+                future.cancel()
+        return rows
+    from dask.callbacks import Callback
+
+    class _Progress(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id):
+            if isinstance(result, list):
+                bar.update(len(result))
+
+    if not isinstance(model, (str, os.PathLike)):
+        model = dask.delayed(model, pure=False)
+    tasks = [dask.delayed(_run_task, pure=False)(model, chunk, settings) for chunk in chunks]
+    kwargs = {"scheduler": scheduler}
+    if num_workers is not None:
+        kwargs["num_workers"] = check_int(num_workers, "num_workers", minimum=1)
+    with _Progress():
+        results = dask.compute(*tasks, **kwargs)
+    return [row for rows in results for row in rows]
+
+
+# --- the public function ------------------------------------------------------------------------
 
 def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwrite=False,
-                   progress=None, scheduler="synchronous", num_workers=None, on_error="raise",
-                   **transform_kwargs):
+                   skip_existing=False, progress=None, scheduler=None, num_workers=None,
+                   on_error="raise", prefetch=2, device=None, **transform_kwargs):
     """
-    Translate many cutouts with a fitted estimator, in dask partitions of ``batch_size``.
+    Translate many cutouts with a fitted estimator, in partitions of ``batch_size``.
 
-    Memory is bounded by the partitions in flight (about ``num_workers`` x
-    ``batch_size`` cutouts), so a directory of millions of FITS files can be
-    translated into another directory.
+    Memory is bounded by the partitions in flight, so a folder of millions of
+    FITS files can be translated into another folder. FITS reading and writing
+    overlap with the network (see Notes). A run into ``output_dir`` can be
+    killed and continued with ``skip_existing=True``: every output is
+    published atomically, so an existing output is always complete.
 
     Parameters
     ----------
-    estimator : `~survey2survey.estimator.Survey2Survey`
-        A fitted estimator.
+    estimator : `~survey2survey.estimator.Survey2Survey` or str or path
+        A fitted estimator, or the file it was saved to
+        (`~survey2survey.estimator.Survey2Survey.save`). With a
+        ``dask.distributed`` scheduler, a file is loaded once by each worker.
     inputs : list or directory
-        Anything ``Survey2Survey.transform`` accepts, as a list, or a directory of FITS files.
+        Anything ``Survey2Survey.transform`` accepts, as a list, or a directory
+        of FITS files.
     output_dir : str or path, optional
         Write each result to ``output_dir/<input file stem>.fits`` (or
         ``cutout_<index>.fits`` for in-memory inputs), atomically, and return
-        the paths instead of the cutouts.
+        the paths instead of the cutouts. An output never replaces an input
+        file.
     batch_size : int, optional
-        Inputs per partition: read, translated in one batched network call and written.
+        Inputs per partition: read, translated in one network call and written.
     overwrite : bool, optional
         Replace existing output files.
+    skip_existing : bool, optional
+        Leave inputs whose output file exists (from an earlier, interrupted
+        run, or written meanwhile by a concurrent one) untranslated; their
+        paths are returned all the same. Without it (or ``overwrite``), any
+        existing output is refused before any work.
     progress : bool, optional
-        Show a progress bar (default ``survey2survey.conf.show_progress``).
-    scheduler : {'synchronous', 'threads'} or dask client, optional
-        Passed to `dask.compute`. ``'synchronous'`` (default) runs the
-        partitions in the calling thread, each network call using every core;
-        a ``dask.distributed.Client`` spreads partitions over a cluster's
-        workers (each holding its own copy of the model). ``'threads'``
-        overlaps FITS reading and writing across partitions, but before Python
-        3.14 warning filters are process-global and not thread-safe, so
-        warnings raised while threads read files can be lost or misrouted:
-        use it for throughput once inputs are known to be clean.
-        ``'processes'`` is refused: it would copy the model into every process.
+        Show a progress bar (rate and time left), updated per partition
+        (default ``survey2survey.conf.show_progress``).
+    scheduler : None, {'synchronous', 'threads'}, dask scheduler, Client or address, optional
+        None (default): the pipeline in this process (see Notes). Anything
+        else runs tasks of a few partitions on dask: ``'synchronous'`` or
+        ``'threads'`` (dask's local schedulers; with ``'threads'`` several
+        tasks read FITS at once, and before Python 3.14 warnings raised while
+        threads read files can be lost or misrouted), a dask ``get``
+        function, a ``dask.distributed.Client``, or a scheduler address such
+        as ``'tcp://10.0.0.1:8786'``. ``'processes'`` is refused: it would
+        copy the model into every task.
     num_workers : int, optional
-        Threads for the ``'threads'`` scheduler (dask's default: the CPU count).
-    on_error : {'raise', 'skip'}, optional
+        Threads of the ``'threads'`` scheduler (dask's default: the CPU count).
+    on_error : {'raise', 'skip'} or callable, optional
         ``'raise'`` (default): the first unreadable or untranslatable input
         raises its specific error, its message naming the input. ``'skip'``:
         such inputs are left out of the result and listed, with their
-        reasons, in one `~astropy.utils.exceptions.AstropyUserWarning`.
+        reasons, in one `~astropy.utils.exceptions.AstropyUserWarning`. A
+        callable is called as ``on_error(index, reason)`` for each of them
+        (in input order, after the run) instead of the warning.
+    prefetch : int, optional
+        Partitions read ahead while the network works on one; 0 runs
+        everything in the calling thread, one partition after the other.
+    device : str, optional
+        Torch device for a model given as a file (default: on a dask worker
+        with GPUs, one GPU per worker; otherwise
+        ``survey2survey.conf.default_device``).
     **transform_kwargs
-        Passed to ``Survey2Survey.transform`` (``uncertainty=True``...).
+        ``uncertainty``, ``n_samples`` and ``resample``, as for ``Survey2Survey.transform``.
 
     Returns
     -------
     results : list
-        The translated cutouts, or the paths written when ``output_dir`` is
-        given, in input order.
+        The translated cutouts, or the paths of the output files when
+        ``output_dir`` is given, in input order (inputs that failed with
+        ``on_error='skip'`` or a callable left out).
 
     Raises
     ------
     survey2survey.exceptions.InputError
-        If ``inputs`` is empty, an option is invalid, or two outputs would
-        share a file name.
+        If ``inputs`` is empty or two outputs would share a file name.
+    survey2survey.exceptions.InvalidOptionError
+        If an option is invalid or an output would replace an input file.
+    survey2survey.exceptions.OutputExistsError
+        If output files exist and neither ``overwrite`` nor ``skip_existing``
+        is given (raised before any work); with ``on_error='raise'``, if
+        another process creates an output while this one runs.
     survey2survey.exceptions.Survey2SurveyError
         With ``on_error='raise'``, the error of the first failing input.
-    """
-    import dask
-    import dask.bag
 
+    Notes
+    -----
+    The default pipeline runs the network of one partition in a background
+    thread while the calling thread reads and checks the next ``prefetch``
+    partitions and builds and writes the outputs of the previous one. Each
+    FITS file is parsed once (`~survey2survey.io.read_cutout` and the unit
+    conversion) and handed to the network without being checked again.
+    Results do not depend on the scheduler: the partitions, hence the network
+    batches, are the same.
+
+    Examples
+    --------
+    >>> from survey2survey import transform_many
+    >>> transform_many(None, [], output_dir='out')
+    Traceback (most recent call last):
+    ...
+    survey2survey.exceptions.InvalidDataError: inputs is an empty list
+    """
     items = _inputs.as_list(inputs, "inputs")
-    batch_size = _check_options(batch_size, scheduler, on_error)
-    paths = None
-    if output_dir is not None:
-        output_dir = Path(output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        paths = [output_dir / f"{_stem(item, k)}.fits" for k, item in enumerate(items)]
-        if len(set(paths)) != len(paths):
-            msg = "two inputs share a file name: their outputs would overwrite each other"
-            raise InputError(msg)
-    bar = progress_bar(total=len(items), progress=progress, desc="transform_many",
-                       unit="cutout", hide_single=True)
-    worker = _PartitionWorker(estimator, paths, overwrite=overwrite, on_error=on_error,
-                              bar=bar, transform_kwargs=transform_kwargs)
-    bag = dask.bag.from_sequence(list(enumerate(items)), partition_size=batch_size)
-    compute_kwargs = {"scheduler": scheduler}
-    if num_workers is not None:
-        compute_kwargs["num_workers"] = int(num_workers)
+    batch_size, prefetch = _check_options(batch_size, scheduler, on_error, prefetch,
+                                          transform_kwargs)
+    overwrite = check_bool(overwrite, "overwrite")
+    skip_existing = check_bool(skip_existing, "skip_existing")
+    if overwrite and skip_existing:
+        msg = "overwrite=True and skip_existing=True contradict each other; choose one"
+        raise InvalidOptionError(msg)
+    paths, existing = _output_paths(items, output_dir, overwrite=overwrite,
+                                    skip_existing=skip_existing)
+    local = scheduler is None
+    if isinstance(estimator, (str, os.PathLike)) and local:
+        estimator, _ = _load_model(estimator, device)
+    if not isinstance(estimator, (str, os.PathLike)):
+        estimator._require_fitted()
+        checked = {"uncertainty": False, "n_samples": 16, **transform_kwargs}
+        checked.pop("resample", None)
+        estimator._translation_stages([], "input", batch_size=None, progress=False,
+                                      to_target_grid=False, **checked)
+    if paths is not None:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+    todo = [(k, item, None if paths is None else paths[k]) for k, item in enumerate(items)
+            if k not in existing]
+    if existing:
+        log.info("transform_many: %d of %d output(s) exist already and are skipped",
+                 len(existing), len(items))
+    settings = {"overwrite": overwrite, "skip_existing": skip_existing,
+                "on_error": "skip" if callable(on_error) else on_error,
+                "options": {"uncertainty": False, "n_samples": 16, **transform_kwargs},
+                "batch_size": batch_size, "prefetch": prefetch, "device": device}
+    bar = progress_bar(total=len(todo), progress=progress, desc="transform_many",
+                       unit="cutout", hide_single=True, dynamic_ncols=True)
     try:
-        # Before Python 3.14 catch_warnings (used while reading FITS) is not thread-safe:
-        # worker threads exiting out of order can leave their filters installed. Restore
-        # the caller's filters once every partition is done.
+        # Before Python 3.14 catch_warnings is not thread-safe: threads exiting out of order
+        # can leave their filters installed. Restore the caller's once every partition is done.
         with warnings.catch_warnings():
-            (rows,) = dask.compute(bag.map_partitions(worker), **compute_kwargs)
+            if local:
+                runner = _Runner(estimator, overwrite=overwrite,
+                                 skip_existing=skip_existing, on_error=settings["on_error"],
+                                 options=settings["options"], lock=_lock_for(estimator))
+                rows = _run_pipeline(runner, _partitions(todo, batch_size), prefetch=prefetch,
+                                     done=bar.update)
+            else:
+                chunks = _partitions(todo, batch_size * PARTITIONS_PER_TASK)
+                rows = _run_dask(estimator, chunks, settings, scheduler=scheduler,
+                                 num_workers=num_workers, bar=bar)
     finally:
         bar.close()
-    rows = sorted(rows, key=lambda row: row[0])
-    skipped = [reason for _, _, reason in rows if reason is not None]
-    if skipped:
-        warnings.warn(f"transform_many skipped {len(skipped)} of {len(items)} input(s): "
-                      + "; ".join(skipped), AstropyUserWarning)
-    return [out for _, out, reason in rows if reason is None]
+    rows += [(k, paths[k], None, None) for k in existing]
+    rows.sort(key=lambda row: row[0])
+    failed = [(index, reason) for index, _, reason, _ in rows if reason is not None]
+    if failed:
+        if callable(on_error):
+            for index, reason in failed:
+                on_error(index, reason)
+        else:
+            warnings.warn(f"transform_many skipped {len(failed)} of {len(items)} input(s): "
+                          + "; ".join(reason for _, reason in failed), AstropyUserWarning)
+    _warn_out_of_range([f for *_, f in rows if f is not None], "input")
+    log.info("transform_many: %d translated, %d already present, %d failed",
+             len(rows) - len(existing) - len(failed), len(existing), len(failed))
+    return [out for _, out, reason, _ in rows if reason is None]

@@ -264,7 +264,7 @@ class Survey2Survey:
     # --- fit -------------------------------------------------------------------------------
 
     def fit(self, source, target=None, *, validation=0.1, epochs=None, progress=None,
-            callbacks=(), checkpoint_dir=None, resume=False):
+            callbacks=(), checkpoint_dir=None, resume=False, distributed=False):
         """
         Fit the flux encoding and the translator(s) on source/target pairs.
 
@@ -293,6 +293,13 @@ class Survey2Survey:
             Where the translator writes checkpoints (one sub-directory per ensemble member).
         resume : bool, optional
             Continue from the last checkpoint in ``checkpoint_dir``.
+        distributed : bool, optional
+            Train across the processes started by ``torchrun`` (or of an
+            initialised ``torch.distributed`` process group), each on its share
+            of every batch (see ``Translator.fit``); every process calls ``fit``
+            with the same data, and only rank 0 writes checkpoints (save the
+            model from rank 0 too). ``survey2survey fit`` does this under
+            ``torchrun``.
 
         Returns
         -------
@@ -344,7 +351,7 @@ class Survey2Survey:
         history = []
         for k, translator in enumerate(translators):
             kwargs = dict(validation=validation, epochs=epochs, progress=progress,
-                          callbacks=callbacks, resume=resume)
+                          callbacks=callbacks, resume=resume, distributed=distributed)
             if checkpoint_dir is not None:
                 kwargs["checkpoint_dir"] = (Path(checkpoint_dir) / f"member{k}"
                                             if len(translators) > 1 else Path(checkpoint_dir))
@@ -430,8 +437,6 @@ class Survey2Survey:
             msg = ("output= writes one file; to write many translated cutouts use "
                    "survey2survey.transform_many(estimator, inputs, output_dir=...)")
             raise InputError(msg)
-        if uncertainty and len(self.translators_) == 1:
-            check_int(n_samples, "n_samples", minimum=2)
         cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input",
                                               pixel_scale=True, resample=resample)
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
@@ -440,16 +445,28 @@ class Survey2Survey:
                                           to_target_grid=self.output_grid == "target")
         if output is not None:
             write_cutout(outputs[0], output, overwrite=overwrite)
-        if single and isinstance(data, NDData):
-            return outputs[0][self.bands_[0]]
-        return outputs[0] if single else [
-            o[self.bands_[0]] if isinstance(item, NDData) and len(self.bands_) == 1 else o
-            for o, item in zip(outputs, items, strict=True)]
+        if single:
+            return returned_kind(outputs[0], data, self.bands_)
+        return [returned_kind(o, item, self.bands_)
+                for o, item in zip(outputs, items, strict=True)]
 
-    def _translate_cutouts(self, cutouts, what, *, uncertainty, n_samples, batch_size,
-                           progress, to_target_grid):
+    def _translate_cutouts(self, cutouts, what, **options):
         """Translated cutouts for already-read source cutouts (in the source unit)."""
+        network, finish = self._translation_stages(cutouts, what, **options)
+        return finish(network())
+
+    def _translation_stages(self, cutouts, what, *, uncertainty, n_samples, batch_size,
+                            progress, to_target_grid, warn_out_of_range=True):
+        """
+        The translation of already-read source cutouts as two calls: ``network()`` runs the
+        translators on the encoded images (torch and numpy only, so ``transform_many`` runs
+        it in a background thread while it reads and writes files), ``finish(result)``
+        builds the output cutouts. ``transform_many`` gathers the out-of-range warnings of
+        all its partitions into one (from the ``S2SOOD`` cards).
+        """
         translator = self.translators_[0]
+        if uncertainty and len(self.translators_) == 1:
+            check_int(n_samples, "n_samples", minimum=2)
         min_size = self.min_size
         for k, cutout in enumerate(cutouts):
             _check_transformable(cutout, f"{what}[{k}]" if len(cutouts) > 1 else what,
@@ -463,30 +480,38 @@ class Survey2Survey:
         arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask)) for c in cutouts]
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
                    for a, c in zip(arrays, cutouts, strict=True)]
-        _warn_out_of_range(outside, what)
-        values, spreads = translate_arrays(
-            arrays, self.translators_, self.codec_.decode, n_channels=len(self.bands_),
-            tiling=tiling, min_size=min_size, batch_size=batch_size, uncertainty=uncertainty,
-            n_samples=n_samples, precision=self.precision, seed=int(self.seed),
-            progress=progress)
-        provenance = provenance_header(
-            translator=translator.name, params=self._identity(), source=self.source_.name,
-            target=self.target_.name, mode=self.codec_.mode,
-            history=[self.codec_.describe_output()])
-        outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance,
-                                 extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)})
-                   for c, v, s, f in zip(cutouts, values, spreads, outside, strict=True)]
-        if to_target_grid:
-            from ..alignment import regrid
+        if warn_out_of_range:
+            _warn_out_of_range(outside, what)
 
-            outputs = [regrid(out, self.target_.pixel_scale, conserve_flux=True)
-                       for out in outputs]
-            for out in outputs:
-                for band in out.bands:
-                    out[band].meta.add_history(
-                        f"survey2survey: resampled onto the {self.target_.name} pixel scale "
-                        f"{self.target_.pixel_scale:.4g} (flux-conserving)")
-        return outputs
+        def network():
+            return translate_arrays(
+                arrays, self.translators_, self.codec_.decode, n_channels=len(self.bands_),
+                tiling=tiling, min_size=min_size, batch_size=batch_size,
+                uncertainty=uncertainty, n_samples=n_samples, precision=self.precision,
+                seed=int(self.seed), progress=progress)
+
+        def finish(result):
+            values, spreads = result
+            provenance = provenance_header(
+                translator=translator.name, params=self._identity(), source=self.source_.name,
+                target=self.target_.name, mode=self.codec_.mode,
+                history=[self.codec_.describe_output()])
+            outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance,
+                                     extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)})
+                       for c, v, s, f in zip(cutouts, values, spreads, outside, strict=True)]
+            if to_target_grid:
+                from ..alignment import regrid
+
+                outputs = [regrid(out, self.target_.pixel_scale, conserve_flux=True)
+                           for out in outputs]
+                for out in outputs:
+                    for band in out.bands:
+                        out[band].meta.add_history(
+                            f"survey2survey: resampled onto the {self.target_.name} pixel "
+                            f"scale {self.target_.pixel_scale:.4g} (flux-conserving)")
+            return outputs
+
+        return network, finish
 
     def _identity(self):
         """What identifies this fitted model (hashed into ``S2SHASH``)."""
@@ -679,6 +704,13 @@ class Survey2Survey:
         self.history_ = history
         self._checked_params = checked
         self._weights_hashes = None
+
+
+def returned_kind(output, item, bands):
+    """``output`` as the kind of object ``transform`` returns for input ``item``."""
+    if isinstance(item, NDData) and len(bands) == 1:
+        return output[bands[0]]
+    return output
 
 
 OOD_COMMENT = "fraction of pixels beyond the training range"

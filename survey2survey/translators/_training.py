@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..exceptions import ShapeMismatchError, TrainingDataError, TranslatorError
 from ..utils._progress import progress_bar
 from ..utils._validation import check_int
+from ._distributed import start_session
 from ._persistence import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .context import TrainingContext
 from .history import TrainingHistory
@@ -38,13 +39,17 @@ class _Batches(Dataset):
         self.target = target
         self.batch_size = batch_size
         self.source_index = self.target_index = torch.arange(len(source))
+        self.shard = None  # distributed training: this process's share of a batch's indices
 
     def __len__(self):
         return math.ceil(len(self.source_index) / self.batch_size)
 
     def __getitem__(self, item):
         part = slice(item * self.batch_size, (item + 1) * self.batch_size)
-        return self.source[self.source_index[part]], self.target[self.target_index[part]]
+        source_index, target_index = self.source_index[part], self.target_index[part]
+        if self.shard is not None:
+            source_index, target_index = self.shard(source_index), self.shard(target_index)
+        return self.source[source_index], self.target[target_index]
 
 
 def _check_data(translator, source, target):
@@ -208,7 +213,7 @@ def _clone_weights(translator):
 
 
 def run_training(translator, source, target=None, *, validation=0.1, epochs=None, resume=False,
-                 checkpoint_dir=None, callbacks=(), progress=None):
+                 checkpoint_dir=None, callbacks=(), progress=None, distributed=False):
     """
     Train ``translator``; the implementation of ``Translator.fit`` (see there).
 
@@ -226,6 +231,9 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
             raise TranslatorError(msg)
     checkpoint = _checkpoint_path(checkpoint_dir, resume)
 
+    # distributed: each process trains on its share of every batch (translators._distributed)
+    session, translator.device = start_session(distributed, translator.device)
+    main = session is None or session.is_main
     device = translator.device
     generator = torch.Generator().manual_seed(translator.seed)
     fingerprint = _data_fingerprint(source, target) if checkpoint is not None else None
@@ -239,6 +247,9 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     optimizers = translator.configure_optimizers()
     schedulers = translator.configure_schedulers(optimizers, epochs)
     context = TrainingContext(device=device, optimizers=optimizers, amp_dtype=amp_dtype)
+    if session is not None:
+        session.broadcast(translator.networks.values())
+        context.gradient_hook = session.average_gradients
     history = TrainingHistory(monitor="val_loss" if val_source is not None else "loss")
     start, best, waited, best_weights = 0, math.inf, 0, None
 
@@ -248,6 +259,8 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     workers = 0 if translator.num_workers is None else translator.num_workers
     loader = DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
                         pin_memory=device.type == "cuda")
+    if session is not None:
+        dataset.shard = session.shard
 
     cuda_ids = []
     if device.type == "cuda":
@@ -273,9 +286,12 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
             start, best, waited = state["epoch"] + 1, state["best"], state["waited"]
             best_weights = state.get("best_weights") or None
 
-        bar = progress_bar(range(start, epochs), initial=start, total=epochs,
-                           progress=progress, desc=f"fit {translator.name}", unit="epoch")
-        for epoch in bar:
+        # one step per batch (rate and time left from the start); no device sync per step
+        n_batches = len(dataset)
+        bar = progress_bar(total=epochs * n_batches, initial=start * n_batches,
+                           progress=progress if main else False, desc=f"fit {translator.name}",
+                           unit="batch")
+        for epoch in range(start, epochs):
             context.epoch = epoch
             for module in translator.networks.values():
                 module.train()
@@ -290,13 +306,17 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
                     msg = f"{type(translator).__qualname__}.training_step must return a 'loss'"
                     raise TranslatorError(msg)
                 _accumulate(sums, counts, logs, len(batch_source))
+                bar.update()
+            if session is not None:
+                sums, counts = session.reduce_logs(sums, counts)
             logs = _mean_logs(sums, counts)
             if val_source is not None:
                 logs.update(_validate(translator, val_source, val_target, device))
             for scheduler in schedulers.values():
                 scheduler.step()
             history.append(epoch, logs)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")})
+            bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}",
+                             **{k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")}})
             if not all(math.isfinite(v) for v in logs.values()):
                 msg = f"training diverged at epoch {epoch}: losses {logs}"
                 raise TranslatorError(msg)
@@ -311,8 +331,8 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
                 waited += 1
                 stop = translator.patience is not None and waited >= translator.patience
             last = stop or epoch + 1 == epochs
-            if checkpoint is not None and ((epoch + 1) % translator.checkpoint_every == 0
-                                           or last):
+            if main and checkpoint is not None and (
+                    (epoch + 1) % translator.checkpoint_every == 0 or last):
                 state = {
                     "epoch": epoch, "best": best, "waited": waited, "data": fingerprint,
                     "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
@@ -326,10 +346,14 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
             for callback in callbacks:
                 if callback(translator, epoch, dict(logs)) is True:
                     stop = True
+            if session is not None:
+                stop = session.any(stop)
             if stop:
                 history.stopped_early = epoch + 1 < epochs
                 break
         bar.close()
+    if session is not None:
+        session.barrier()  # the last checkpoint is written before any rank moves on
 
     if translator.restore_best and best_weights and history.best_epoch != history.epochs[-1]:
         translator.load_state_tensors(best_weights, what="the best epoch's weights")

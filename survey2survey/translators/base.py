@@ -481,7 +481,7 @@ class Translator:
         """Restore what `extra_state` returned."""
 
     def fit(self, source, target=None, *, validation=0.1, epochs=None, resume=False,
-            checkpoint_dir=None, callbacks=(), progress=None):
+            checkpoint_dir=None, callbacks=(), progress=None, distributed=False):
         """
         Train the translator with the shared training loop.
 
@@ -510,7 +510,16 @@ class Translator:
             Each is called as ``callback(translator, epoch, logs)`` after every
             epoch (``logs``: the epoch's losses); returning True stops training.
         progress : bool, optional
-            Show a tqdm bar; defaults to ``survey2survey.conf.show_progress``.
+            Show a tqdm bar (one step per batch); defaults to
+            ``survey2survey.conf.show_progress``.
+        distributed : bool, optional
+            Train across the processes of a ``torch.distributed`` job (started
+            by ``torchrun``, or with an initialised process group): each global
+            batch of ``batch_size`` is split between the processes and their
+            gradients are averaged, as by
+            ``torch.nn.parallel.DistributedDataParallel`` (NCCL on GPUs, each
+            process on its own ``cuda:LOCAL_RANK``; gloo on CPUs). Every process
+            passes the same data; only rank 0 writes checkpoints.
 
         Returns
         -------
@@ -542,7 +551,7 @@ class Translator:
         """
         return run_training(self, source, target, validation=validation, epochs=epochs,
                             resume=resume, checkpoint_dir=checkpoint_dir, callbacks=callbacks,
-                            progress=progress)
+                            progress=progress, distributed=distributed)
 
     # --- inference -----------------------------------------------------------------------------
 

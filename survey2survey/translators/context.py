@@ -22,6 +22,9 @@ class TrainingContext:
         The current (0-based) epoch.
     amp_dtype : `torch.dtype` or None
         The autocast dtype on GPUs, None when training in fp32.
+    gradient_hook : callable or None
+        Called with the list of optimizers between the backward pass and their
+        step (distributed training averages the gradients across processes there).
     """
 
     def __init__(self, *, device, optimizers, amp_dtype=None):
@@ -29,6 +32,7 @@ class TrainingContext:
         self.optimizers = optimizers
         self.amp_dtype = amp_dtype
         self.epoch = 0
+        self.gradient_hook = None
         use_scaler = amp_dtype == torch.float16 and device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
 
@@ -55,10 +59,14 @@ class TrainingContext:
             optimizer.zero_grad(set_to_none=True)
         if self.scaler is None:
             loss.backward()
+            if self.gradient_hook is not None:
+                self.gradient_hook(optimizers)
             for optimizer in optimizers:
                 optimizer.step()
         else:
             self.scaler.scale(loss).backward()
+            if self.gradient_hook is not None:
+                self.gradient_hook(optimizers)
             for optimizer in optimizers:
                 self.scaler.step(optimizer)
             self.scaler.update()

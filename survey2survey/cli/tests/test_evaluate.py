@@ -55,3 +55,30 @@ def test_cli_errors(tmp_path):
     args = parser.parse_args(["evaluate", str(tmp_path / "v"), "--sets", "aecnn"])
     with pytest.raises(InputError, match="aecnn"):
         args.func(args)
+
+
+def test_paper_mode_set_beside_calibrated_sets_is_refused(tmp_path, capsys):
+    """8-bit paper-mode reconstructions (no MAGZERO) are not mixed with calibrated fluxes."""
+    from survey2survey.cli import main
+    from survey2survey.exceptions import UnitError
+    from survey2survey.io import read_cutout, write_cutout
+
+    sets = _sets(n=2)
+    _write_layout(tmp_path / "v", {"source": sets["source"], "target": sets["target"],
+                                   "aecnn": sets["aecnn"]})
+    for path in sorted((tmp_path / "v" / "aecnn").glob("*.fits")):
+        cutout = read_cutout(path)
+        for band in cutout.bands:  # what a paper-mode estimator writes: 0-255, no zero point
+            del cutout[band].meta["MAGZERO"]
+            cutout[band].meta["S2SMODE"] = "paper"
+        write_cutout(cutout, path, overwrite=True)
+    args = _parser().parse_args(["evaluate", str(tmp_path / "v"), "-o", str(tmp_path / "o")])
+    with pytest.raises(UnitError, match=r"'aecnn' \(8-bit paper mode\).*'source', 'target' "
+                                        r"hold calibrated fluxes"):
+        args.func(args)
+    assert main(["evaluate", tmp_path / "v", "-o", tmp_path / "o"]) == 1
+    assert "nothing is converted" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    # on their own, the paper-mode reconstructions are evaluated
+    assert main(["evaluate", tmp_path / "v", "-o", tmp_path / "p", "--sets", "aecnn",
+                 "--no-figures", "-q"]) == 0

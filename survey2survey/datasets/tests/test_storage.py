@@ -110,3 +110,20 @@ def test_save_rejects_non_pairs(tmp_path):
     """save_pairs refuses objects that are not SurveyPair."""
     with pytest.raises(InputError, match="expects SurveyPair objects"):
         save_pairs([1, 2], tmp_path)
+
+
+@pytest.mark.parametrize("keep", ["half", "header", "last_hdu"])
+def test_truncated_file_is_named(small_pairs, tmp_path, keep):
+    """A truncated file in a pairs folder raises CorruptFileError naming it, not a bare error."""
+    save_pairs(small_pairs, tmp_path)
+    path = sorted((tmp_path / "target").glob("*.fits"))[1]
+    data = path.read_bytes()
+    cut = {"half": len(data) // 2, "header": 2880 * 3 + 10,
+           "last_hdu": len(data) - 2 * 2880 - 100}[keep]
+    path.write_bytes(data[:cut])
+    with pytest.raises(CorruptFileError, match=path.name):
+        load_pairs(tmp_path)
+    from survey2survey import Survey2Survey
+
+    with pytest.raises(CorruptFileError, match=path.name):
+        Survey2Survey("aecnn", epochs=1).fit(tmp_path, progress=False)

@@ -1,0 +1,162 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""``survey2survey transform``: translate FITS files with a saved model into an output folder."""
+
+import logging
+from pathlib import Path
+
+from ..exceptions import InvalidOptionError, MissingDependencyError
+from ._common import Formatter, add_output_options, expand_inputs, require_inputs, wrap
+
+__all__ = ["add_parser", "run"]
+
+log = logging.getLogger("survey2survey.cli")
+
+_DESCRIPTION = wrap("""
+    Translate FITS cutouts with a model file written by 'survey2survey fit' (or
+    Survey2Survey.save) into OUTPUT_DIR, one file per input, named like its
+    input: in the target survey's flux unit (MAGZERO card), on the input's
+    pixel grid and WCS, masked where the input was, with provenance cards.
+
+    Each INPUT is a FITS file, a folder (its FITS files) or a quoted glob
+    ('sdss/**/*.fits'). Files are read, translated and written in batches;
+    reading and writing overlap with the network.
+
+    Restartable: every output is written to a temporary name and published in
+    one step, so a killed run leaves no partial file. Run the same command
+    with --skip-existing to continue it: finished outputs are kept and only
+    the missing ones are translated. Without --skip-existing or --overwrite,
+    existing outputs are refused before any work. An output never replaces an
+    input file.
+
+    A file that cannot be read or translated is reported and skipped; the run
+    goes on, and the summary at the end lists every failed input.
+
+    At scale, run on a dask cluster: --scheduler ADDRESS (a running
+    dask.distributed scheduler) or --workers N (a local cluster of N worker
+    processes). Each worker loads the model once and, on a machine with GPUs,
+    pins one of them. Needs dask.distributed (pip install
+    "survey2survey[distributed]").
+    """)
+
+_EPILOG = wrap("""
+    exit status: 0 every input translated (or already there), 1 some inputs
+    failed (listed), 2 bad command line.
+
+    examples:
+      survey2survey transform sdss2des.s2s sdss/ -o des_like/
+      survey2survey transform sdss2des.s2s 'tiles/*/*.fits' -o out/ --skip-existing
+      survey2survey transform sdss2des.s2s sdss/ -o out/ --scheduler tcp://10.0.0.5:8786
+    """)
+
+
+def add_parser(subparsers):
+    """Add the ``transform`` sub-command."""
+    parser = subparsers.add_parser(
+        "transform", help="translate FITS files with a model file into a folder",
+        description=_DESCRIPTION, epilog=_EPILOG, formatter_class=Formatter)
+    parser.add_argument("model", metavar="MODEL", help="model file (.s2s)")
+    parser.add_argument("inputs", metavar="INPUT", nargs="+",
+                        help="FITS file, folder of FITS files, or quoted glob")
+    parser.add_argument("-o", "--output-dir", required=True, metavar="OUTPUT_DIR",
+                        help="folder for the translated files (created if needed)")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--skip-existing", action="store_true",
+                          help="keep outputs that exist (continue an interrupted run)")
+    existing.add_argument("--overwrite", action="store_true",
+                          help="replace outputs that exist")
+    parser.add_argument("--batch-size", type=int, default=64, metavar="N",
+                        help="files read, translated and written together")
+    parser.add_argument("--prefetch", type=int, default=2, metavar="N",
+                        help="batches read ahead while the network works; 0 runs everything "
+                             "one step after the other")
+    parser.add_argument("--uncertainty", action="store_true",
+                        help="add the model's uncertainty (ensemble spread or MC dropout) as "
+                             "UNCERT extensions")
+    parser.add_argument("--n-samples", type=int, default=16, metavar="N",
+                        help="MC-dropout samples for --uncertainty with one translator")
+    parser.add_argument("--resample", action="store_true",
+                        help="resample inputs whose pixel scale is not the source survey's "
+                             "(flux-conserving) instead of refusing them; the output is on the "
+                             "resampled grid")
+    parser.add_argument("--device", metavar="DEVICE",
+                        help="torch device (cpu, cuda, cuda:1, ...; default: the package "
+                             "setting, 'auto' = cuda, then mps, then cpu)")
+    scale = parser.add_argument_group("dask")
+    where = scale.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a dask.distributed scheduler, e.g. tcp://host:8786")
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="start a local dask cluster of N worker processes")
+    add_output_options(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _cluster(args):
+    """``(scheduler, close)`` for --scheduler / --workers; ``(None, nothing)`` otherwise."""
+    if args.scheduler is None and args.workers is None:
+        return None, lambda: None
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        msg = ('--scheduler and --workers need dask.distributed: '
+               'pip install "survey2survey[distributed]"')
+        raise MissingDependencyError(msg) from None
+    if args.scheduler is not None:
+        if "://" not in args.scheduler:
+            msg = f"--scheduler takes an address such as tcp://host:8786, got {args.scheduler!r}"
+            raise InvalidOptionError(msg)
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except OSError as exc:
+            msg = f"cannot reach the dask scheduler at {args.scheduler}: {exc}"
+            raise InvalidOptionError(msg) from None
+        return client, client.close
+    if args.workers < 1:
+        msg = f"--workers must be at least 1, got {args.workers}"
+        raise InvalidOptionError(msg)
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    client = Client(cluster)
+
+    def close():
+        client.close()
+        cluster.close()
+
+    return client, close
+
+
+def run(args):
+    """Translate; returns 0, or 1 when some inputs failed."""
+    from ..estimator import Survey2Survey, transform_many
+
+    files, unmatched = expand_inputs(args.inputs)
+    for pattern in unmatched:
+        log.warning("%r matches no file", pattern)
+    require_inputs(files, unmatched)
+    output_dir = Path(args.output_dir)
+    scheduler, close = _cluster(args)
+    failures = []
+    try:
+        # locally the model is loaded here, once; on a cluster each worker loads the file
+        model = args.model if scheduler is not None else Survey2Survey.load(
+            args.model, device=args.device)
+        extra = {"uncertainty": True, "n_samples": args.n_samples} if args.uncertainty else {}
+        if args.resample:
+            extra["resample"] = True
+        paths = transform_many(model, files, output_dir=output_dir,
+                               batch_size=args.batch_size, overwrite=args.overwrite,
+                               skip_existing=args.skip_existing, scheduler=scheduler,
+                               prefetch=args.prefetch, device=args.device,
+                               on_error=lambda index, reason: failures.append(reason),
+                               **extra)
+    finally:
+        close()
+    failed = len(failures) + len(unmatched)
+    log.info("%d of %d input(s) translated into %s", len(paths), len(files), output_dir)
+    if failed:
+        lines = [f"  {reason}" for reason in failures]
+        lines += [f"  {pattern!r}: matches no file" for pattern in unmatched]
+        log.error("%d input(s) failed:\n%s", failed, "\n".join(lines))
+        return 1
+    return 0
