@@ -39,6 +39,11 @@ class PreparedPairs:
         The kept cutouts; each target on its source's grid when paired.
     source_flux, source_mask, target_flux, target_mask : `~numpy.ndarray`
         ``(N, C, H, W)`` stacks (in-painted fluxes, boolean masks) on ``shape``.
+    target_sigma : `~numpy.ndarray` or None
+        ``(N, C, H, W)`` 1-sigma uncertainties of the targets, when every target has one.
+    source_psf : `~numpy.ndarray`
+        ``(N, C)`` PSF FWHM of each source band in arcsec (``PSFFWHM`` cards), NaN
+        where unknown.
     shape : tuple of int
         The common ``(H, W)``: the smallest side of the kept cutouts.
     rejected : list of (int or str, str)
@@ -53,6 +58,8 @@ class PreparedPairs:
     source_mask: np.ndarray = None
     target_flux: np.ndarray = None
     target_mask: np.ndarray = None
+    target_sigma: np.ndarray = None
+    source_psf: np.ndarray = None
     shape: tuple = None
     rejected: list = field(default_factory=list)
     total: int = 0
@@ -223,6 +230,10 @@ def prepare_pairs(source, target, *, bands, source_survey, target_survey, paired
     prepared.shape = tuple(int(v) for v in shape)
     prepared.source_flux, prepared.source_mask = _stack(sources, shape)
     prepared.target_flux, prepared.target_mask = _stack(targets, shape)
+    sigmas = [t.uncertainty_array for t in targets]
+    if all(sigma is not None for sigma in sigmas):
+        prepared.target_sigma = np.stack([_inputs.center_crop(s, shape) for s in sigmas])
+    prepared.source_psf = np.stack([_inputs.psf_fwhm(c) for c in sources])
     return prepared
 
 

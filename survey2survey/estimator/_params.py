@@ -9,8 +9,8 @@ from ..surveys import get_survey
 from ..utils._validation import check_bool, check_choice, check_int, check_number, parse_bands
 from ._codec import codec_from_dict, make_codec
 
-__all__ = ["MODES", "OUTPUT_GRIDS", "check_params", "new_translators", "jsonable_params",
-           "fitted_state"]
+__all__ = ["MODES", "OUTPUT_GRIDS", "FLUX_RECIPE", "PAPER_RECIPE", "check_params",
+           "translator_params_for", "new_translators", "jsonable_params", "fitted_state"]
 
 MODES = ("flux", "paper")
 OUTPUT_GRIDS = ("source", "target")
@@ -66,10 +66,6 @@ def check_params(params, translator_params):
     _check_translator(params["translator"], translator_params, n_ensemble)
     for name in ("tile_size", "overlap", "blend"):
         check_int(params[name], name, minimum=0 if name != "tile_size" else 1, allow_none=True)
-    normalizer = params["normalizer"] or {}
-    if not isinstance(normalizer, dict):
-        msg = f"normalizer must be a dict of stretch options, got {normalizer!r}"
-        raise InvalidOptionError(msg)
     checked = dict(
         source=source, target=target, bands=bands, mode=mode, output_grid=output_grid,
         n_ensemble=n_ensemble, seed=check_int(params["seed"], "seed", minimum=0),
@@ -77,45 +73,84 @@ def check_params(params, translator_params):
         min_coverage=check_number(params["min_coverage"], "min_coverage", minimum=0, maximum=1),
         max_masked_fraction=check_number(params["max_masked_fraction"], "max_masked_fraction",
                                          minimum=0, maximum=1),
-        normalizer=dict(normalizer),
+        seeing_input=check_bool(params["seeing_input"], "seeing_input"),
         paper_stretch=check_number(params["paper_stretch"], "paper_stretch", minimum=0,
                                    exclusive_minimum=True),
         paper_q=check_number(params["paper_q"], "paper_q", minimum=0, exclusive_minimum=True),
         precision=check_choice(params["precision"], _PRECISIONS, "precision"),
         warm_start=check_bool(params["warm_start"], "warm_start"))
-    make_codec(mode, source=source, target=target, bands=bands, normalizer=normalizer,
+    if checked["seeing_input"] and mode == "paper":
+        msg = "seeing_input=True adds a channel to calibrated-flux inputs; mode='paper' has none"
+        raise InvalidOptionError(msg)
+    make_codec(mode, source=source, target=target, bands=bands, seeing=checked["seeing_input"],
                paper_stretch=checked["paper_stretch"], paper_q=checked["paper_q"])
     return checked
 
 
-def new_translators(translator, translator_params, checked, *, device=None):
+#: training options of the calibrated-flux recipe, for every translator unless set otherwise:
+#: random 64x64 crops with flips and transposes, an exponential moving average of the weights
+#: and gradient-norm clipping (measured on held-out simulated pairs: see the fidelity page)
+FLUX_RECIPE = {"crop_size": 64, "augment": True, "ema_decay": 0.998, "clip_grad_norm": 1.0}
+#: the paper's optimiser for its AECNN (Sec. 3.1), used in mode='paper' unless set otherwise
+PAPER_RECIPE = {"aecnn": {"optimizer": "adadelta", "learning_rate": 1.0, "schedule": "none"}}
+
+
+def translator_params_for(translator, translator_params, checked, codec, k=0, *, device=None):
+    """
+    The constructor parameters of ensemble member ``k``: the user's, then the recipe's.
+
+    Channel counts and the output layer follow the codec (``in_channels``,
+    ``out_channels``, ``linear_output``); member ``k`` is seeded ``seed + k``.
+    """
+    params = dict(translator_params)
+    recipe = (FLUX_RECIPE if checked["mode"] == "flux"
+              else PAPER_RECIPE.get(str(translator).strip().lower(), {}))
+    for key, value in recipe.items():
+        params.setdefault(key, value)
+    params.setdefault("in_channels", codec.input_channels)
+    params.setdefault("out_channels", codec.output_channels)
+    params.setdefault("target_channels", codec.target_channels)
+    params.setdefault("linear_output", codec.linear_output)
+    params["seed"] = int(params.get("seed", checked["seed"])) + k
+    if device is not None:
+        params["device"] = device
+    return params
+
+
+def new_translators(translator, translator_params, checked, codec, *, device=None):
     """
     The translator(s) to fit: the instance given, or ``n_ensemble`` new ones by name.
 
-    Member ``k`` is seeded with ``seed + k``; channel counts follow the bands.
+    Their channels and output layer fit the codec; they get its head once it is fitted.
 
     Raises
     ------
     survey2survey.exceptions.InvalidOptionError
-        If the translator rejects a parameter.
+        If the translator rejects a parameter, or an instance does not fit the codec.
     """
     from ..translators import Translator
 
     if isinstance(translator, Translator):
+        wanted = (codec.input_channels, codec.output_channels, codec.target_channels,
+                  codec.linear_output)
+        found = (translator.in_channels, translator.out_channels, translator.target_channels,
+                 translator.linear_output)
+        if found != wanted:
+            msg = (f"a {translator.name} translator given as an instance must have "
+                   "(in_channels, out_channels, target_channels, linear_output) = "
+                   f"{wanted} for mode={checked['mode']!r}; it has {found}")
+            raise InvalidOptionError(msg)
         return [translator]
     translators = []
     for k in range(checked["n_ensemble"]):
-        params = dict(translator_params)
-        params.setdefault("in_channels", len(checked["bands"]))
-        params.setdefault("out_channels", len(checked["bands"]))
-        params["seed"] = int(params.get("seed", checked["seed"])) + k
-        if device is not None:
-            params["device"] = device
+        params = translator_params_for(translator, translator_params, checked, codec, k,
+                                       device=device)
         try:
-            translators.append(Translator.create(translator, **params))
+            created = Translator.create(translator, **params)
         except TypeError as exc:
             msg = f"the {translator!r} translator does not accept these parameters: {exc}"
             raise InvalidOptionError(msg) from None
+        translators.append(created)
     return translators
 
 
@@ -170,10 +205,13 @@ def fitted_state(checked, state, translators, *, what):
         msg = f"its codec is for mode {codec.mode!r}, not {checked['mode']!r}"
         raise ValueError(msg)
     for translator in translators:
-        if translator.in_channels != len(checked["bands"]):
-            msg = (f"a translator has {translator.in_channels} input channels for "
-                   f"{len(checked['bands'])} bands")
+        if (translator.in_channels != codec.input_channels
+                or translator.out_channels != codec.output_channels):
+            msg = (f"a translator has {translator.in_channels} input and "
+                   f"{translator.out_channels} output channels where the flux encoding has "
+                   f"{codec.input_channels} and {codec.output_channels}")
             raise ValueError(msg)
+        translator.set_head(codec.head())
     shape = state["training_shape"]
     if not isinstance(shape, list) or len(shape) != 2:
         msg = f"training_shape must be two sizes, got {shape!r}"

@@ -103,8 +103,11 @@ class Survey2Survey:
         Pairs whose aligned target covers less of the source grid are rejected.
     max_masked_fraction : float, optional
         Pairs with more masked pixels than this (in any band) are rejected.
-    normalizer : dict, optional
-        Options of the asinh stretch: ``beta_factor``, ``percentiles``, ``margin``.
+    seeing_input : bool, optional
+        Give the network each source cutout's seeing (the ``PSFFWHM`` cards of its
+        bands, arcsec) as an extra input. It halves the scatter of small-aperture
+        fluxes where the seeing is known; cutouts without the cards are
+        translated as if at the training median seeing.
     paper_stretch, paper_q : float, optional
         Lupton stretch (in nanomaggies) and softening of the paper-mode composites.
     precision : {'fp32', 'auto', 'bf16', 'fp16'}, optional
@@ -153,7 +156,7 @@ class Survey2Survey:
     def __init__(self, translator="aecnn", *, source="sdss", target="des", bands="gri",
                  mode="flux", output_grid="source", n_ensemble=1, seed=0, tile_size=None,
                  overlap=None, blend=None, align_method="adaptive", min_coverage=0.9,
-                 max_masked_fraction=0.5, normalizer=None, paper_stretch=PAPER_STRETCH,
+                 max_masked_fraction=0.5, seeing_input=False, paper_stretch=PAPER_STRETCH,
                  paper_q=PAPER_Q, precision="fp32", device=None, warm_start=False,
                  **translator_params):
         self.translator = translator
@@ -170,7 +173,7 @@ class Survey2Survey:
         self.align_method = align_method
         self.min_coverage = min_coverage
         self.max_masked_fraction = max_masked_fraction
-        self.normalizer = normalizer
+        self.seeing_input = seeing_input
         self.paper_stretch = paper_stretch
         self.paper_q = paper_q
         self.precision = precision
@@ -326,10 +329,16 @@ class Survey2Survey:
             msg = ("warm_start continues the fitted translators, so bands and mode must stay "
                    f"{list(self.bands_)} and {self.codec_.mode!r}")
             raise InvalidOptionError(msg)
-        # a warm start trains copies: a fit that fails leaves the fitted model as it was
-        translators = ([copy.deepcopy(t) for t in self.translators_] if warm
-                       else new_translators(self.translator, self.translator_params, checked,
-                                            device=self.device))
+        if warm:  # copies: a fit that fails leaves the fitted model as it was
+            codec = self.codec_
+            translators = [copy.deepcopy(t) for t in self.translators_]
+        else:
+            codec = make_codec(checked["mode"], source=checked["source"], target=checked["target"],
+                               bands=checked["bands"], seeing=checked["seeing_input"],
+                               paper_stretch=checked["paper_stretch"],
+                               paper_q=checked["paper_q"])
+            translators = new_translators(self.translator, self.translator_params, checked,
+                                          codec, device=self.device)
         prepared = prepare_pairs(
             source, target, bands=checked["bands"], source_survey=checked["source"],
             target_survey=checked["target"], paired=bool(getattr(translators[0], "paired", True)),
@@ -337,17 +346,15 @@ class Survey2Survey:
             max_masked_fraction=checked["max_masked_fraction"],
             min_size=int(getattr(translators[0], "min_size", 1) or 1))
         warn_rejections(prepared.rejected, prepared.total, log=log)
-        if warm:
-            codec = self.codec_
-        else:
-            codec = make_codec(checked["mode"], source=checked["source"], target=checked["target"],
-                               bands=checked["bands"], normalizer=checked["normalizer"],
-                               paper_stretch=checked["paper_stretch"],
-                               paper_q=checked["paper_q"])
+        if not warm:
             codec.fit(prepared.source_flux, prepared.source_mask, prepared.target_flux,
-                      prepared.target_mask)
-        x = codec.encode_source(prepared.source_flux)
+                      prepared.target_mask, source_psf=prepared.source_psf)
+            for translator in translators:
+                translator.set_head(codec.head())
+        x = codec.encode_source(prepared.source_flux, prepared.source_psf)
         y = codec.encode_target(prepared.target_flux)
+        weight = (None if prepared.target_sigma is None
+                  else codec.target_weight(prepared.target_sigma, prepared.target_mask))
         history = []
         for k, translator in enumerate(translators):
             kwargs = dict(validation=validation, epochs=epochs, progress=progress,
@@ -355,7 +362,7 @@ class Survey2Survey:
             if checkpoint_dir is not None:
                 kwargs["checkpoint_dir"] = (Path(checkpoint_dir) / f"member{k}"
                                             if len(translators) > 1 else Path(checkpoint_dir))
-            history.append(translator.fit(x, y, **kwargs))
+            history.append(translator.fit(x, y, weight=weight, **kwargs))
         # the fitted state changes only once everything succeeded
         self._set_fitted(checked, codec=codec, translators=translators,
                          training_shape=prepared.shape, rejected=prepared.rejected,
@@ -477,7 +484,8 @@ class Survey2Survey:
         default_batch = getattr(translator, "inference_batch_size", 16) or 16
         batch_size = check_int(default_batch if batch_size is None else batch_size,
                                "batch_size", minimum=1)
-        arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask)) for c in cutouts]
+        arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask), _inputs.psf_fwhm(c))
+                  for c in cutouts]
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
                    for a, c in zip(arrays, cutouts, strict=True)]
         if warn_out_of_range:

@@ -13,5 +13,6 @@ from .aecnn import *
 from .base import *
 from .context import *
 from .cyclegan import *
+from .heads import *
 from .history import *
 from .registry import *

@@ -4,8 +4,10 @@ The one training loop shared by every translator.
 
 `run_training` (called by ``Translator.fit``) owns everything that is not
 model-specific: input checks, device choice (cuda > mps > cpu), mixed precision
-on GPUs, the DataLoader, seeding, the validation split, per-epoch history,
-early stopping, the tqdm bar, callbacks, checkpoints and resuming. A
+on GPUs, the DataLoader, per-pixel loss weights, random crops with flips and
+transposes, an exponential moving average of the weights, gradient clipping,
+per-step or per-epoch schedulers, seeding, the validation split, per-epoch
+history, early stopping, the tqdm bar, callbacks, checkpoints and resuming. A
 translator contributes only its networks, optimizers, schedulers and
 ``training_step`` / ``validation_step``, which receive a `TrainingContext`.
 """
@@ -13,6 +15,7 @@ translator contributes only its networks, optimizers, schedulers and
 import hashlib
 import math
 import warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -52,12 +55,18 @@ class _Batches(Dataset):
         return self.source[source_index], self.target[target_index]
 
 
-def _check_data(translator, source, target):
+def _check_data(translator, source, target, weight=None):
+    """Checked tensors; the weights, if any, ride along as extra target channels."""
     if target is None:
         msg = f"the {translator.name} translator needs target images to fit (target=None)"
         raise TrainingDataError(msg)
+    if translator.head is None and translator.target_channels != translator.out_channels:
+        msg = (f"the {translator.name} translator's network gives {translator.out_channels} "
+               f"channels for {translator.target_channels}-channel targets: it needs an "
+               "output head (set_head) to be fitted")
+        raise TranslatorError(msg)
     source = translator.check_batch(source, what="source", error=TrainingDataError)
-    target = translator.check_batch(target, what="target", channels=translator.out_channels,
+    target = translator.check_batch(target, what="target", channels=translator.output_channels,
                                     error=TrainingDataError)
     if source.shape[-2:] != target.shape[-2:]:
         msg = (f"source images are {tuple(source.shape[-2:])} and target images "
@@ -67,7 +76,107 @@ def _check_data(translator, source, target):
         msg = (f"the {translator.name} translator trains on pairs, but got {len(source)} "
                f"source and {len(target)} target images")
         raise TrainingDataError(msg)
+    if weight is not None:
+        weight = translator.check_batch(weight, what="weight",
+                                        channels=translator.output_channels,
+                                        error=TrainingDataError)
+        if weight.shape != target.shape or bool((weight < 0).any()):
+            msg = (f"weight must be a non-negative array of the target's shape "
+                   f"{tuple(target.shape)}, got shape {tuple(weight.shape)}")
+            raise TrainingDataError(msg)
+        target = torch.cat([target, weight], dim=1)
     return source, target
+
+
+def _unpack(target, channels):
+    """The target and its weights (None) from the tensor `_check_data` made."""
+    if target.shape[1] == channels:
+        return target, None
+    return target[:, :channels], target[:, channels:]
+
+
+def _crop_and_flip(source, target, size, augment, generator):
+    """Random ``size`` crops (the same for a pair), flipped and transposed with ``augment``."""
+    n, _, height, width = source.shape
+    if size is not None and (size < height or size < width):
+        size_y, size_x = min(size, height), min(size, width)
+        ys = torch.randint(0, height - size_y + 1, (n,), generator=generator).tolist()
+        xs = torch.randint(0, width - size_x + 1, (n,), generator=generator).tolist()
+        source = torch.stack([source[k, :, y:y + size_y, x:x + size_x]
+                              for k, (y, x) in enumerate(zip(ys, xs, strict=True))])
+        target = torch.stack([target[k, :, y:y + size_y, x:x + size_x]
+                              for k, (y, x) in enumerate(zip(ys, xs, strict=True))])
+    if augment:
+        flips = torch.randint(0, 2, (n, 3), generator=generator).tolist()
+        square = source.shape[-1] == source.shape[-2]
+        sources, targets = [], []
+        for k, (flip_y, flip_x, transpose) in enumerate(flips):
+            dims = [d for d, flip in ((-2, flip_y), (-1, flip_x)) if flip]
+            a, b = source[k], target[k]
+            if dims:
+                a, b = a.flip(dims), b.flip(dims)
+            if transpose and square:
+                a, b = a.transpose(-1, -2), b.transpose(-1, -2)
+            sources.append(a)
+            targets.append(b)
+        source, target = torch.stack(sources), torch.stack(targets)
+    return source.contiguous(), target.contiguous()
+
+
+class _WeightAverage:
+    """
+    An exponential moving average of a network's floating-point state.
+
+    The decay is ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so the
+    average follows the first steps closely before settling.
+    """
+
+    def __init__(self, module, decay):
+        self.decay = float(decay)
+        self.count = 0
+        self.shadow = {k: v.detach().clone() for k, v in module.state_dict().items()
+                       if v.is_floating_point()}
+
+    @torch.no_grad()
+    def update(self, module):
+        d = min(self.decay, (1 + self.count) / (10 + self.count))
+        for key, value in module.state_dict().items():
+            if key in self.shadow:
+                self.shadow[key].mul_(d).add_(value.detach(), alpha=1 - d)
+        self.count += 1
+
+    @contextmanager
+    def swapped_in(self, module):
+        """Context in which ``module`` holds the averaged state (restored on exit)."""
+        live = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        module.load_state_dict({**live, **self.shadow})
+        try:
+            yield
+        finally:
+            module.load_state_dict(live)
+
+    def state(self):
+        return {"count": self.count, "shadow": self.shadow}
+
+    def load(self, state):
+        self.count = int(state["count"])
+        for key, value in state["shadow"].items():
+            self.shadow[key] = value.to(self.shadow[key])
+
+
+def _schedulers(configured):
+    """``({name: scheduler}, {name: 'step' or 'epoch'})`` from ``configure_schedulers``."""
+    schedulers, intervals = {}, {}
+    for key, value in configured.items():
+        if isinstance(value, dict):
+            interval = value.get("interval", "epoch")
+            if interval not in ("step", "epoch"):
+                msg = f"scheduler {key!r}: interval must be 'step' or 'epoch', got {interval!r}"
+                raise TranslatorError(msg)
+            schedulers[key], intervals[key] = value["scheduler"], interval
+        else:
+            schedulers[key], intervals[key] = value, "epoch"
+    return schedulers, intervals
 
 
 def _n_validation(validation, n):
@@ -92,8 +201,9 @@ def _n_validation(validation, n):
 
 def _split(translator, source, target, validation, generator):
     if isinstance(validation, (tuple, list)):
-        if len(validation) != 2:
-            msg = f"validation must be a (source, target) pair, got {len(validation)} items"
+        if len(validation) not in (2, 3):
+            msg = ("validation must be a (source, target) pair or a (source, target, weight) "
+                   f"triple, got {len(validation)} items")
             raise TrainingDataError(msg)
         val_source, val_target = _check_data(translator, *validation)
         return source, target, val_source, val_target
@@ -159,7 +269,9 @@ def _validate(translator, val_source, val_target, device):
                        val_target[torch.arange(i, min(i + size, n)) % len(val_target)])
                       for i in range(0, n, size)]
         for source, target in chunks:
-            logs = translator.validation_step(source.to(device), target.to(device))
+            target, weight = _unpack(target.to(device), translator.output_channels)
+            kwargs = {} if weight is None else {"weight": weight}
+            logs = translator.validation_step(source.to(device), target, **kwargs)
             _accumulate(sums, counts, logs, len(source))
     return {f"val_{key}": value for key, value in _mean_logs(sums, counts).items()}
 
@@ -212,8 +324,9 @@ def _clone_weights(translator):
     return {key: value.detach().clone() for key, value in translator.state_tensors().items()}
 
 
-def run_training(translator, source, target=None, *, validation=0.1, epochs=None, resume=False,
-                 checkpoint_dir=None, callbacks=(), progress=None, distributed=False):
+def run_training(translator, source, target=None, *, weight=None, validation=0.1, epochs=None,
+                 resume=False, checkpoint_dir=None, callbacks=(), progress=None,
+                 distributed=False):
     """
     Train ``translator``; the implementation of ``Translator.fit`` (see there).
 
@@ -221,8 +334,8 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     -------
     `~survey2survey.translators.TrainingHistory`
     """
-    source, target = _check_data(translator, source, target)
-    translator.check_training_data(source, target)
+    source, target = _check_data(translator, source, target, weight)
+    translator.check_training_data(source, _unpack(target, translator.output_channels)[0])
     epochs = translator.epochs if epochs is None else check_int(epochs, "epochs", minimum=1)
     callbacks = list(callbacks or ())
     for callback in callbacks:
@@ -244,9 +357,16 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     for module in translator.networks.values():
         module.to(device=device, memory_format=torch.contiguous_format)
+    if translator.head is not None:
+        translator.head = translator.head.to(device)
+    # the optimizer steps of one epoch, for per-step schedules (before configure_schedulers)
+    translator.steps_per_epoch = math.ceil(len(source) / translator.batch_size)
     optimizers = translator.configure_optimizers()
-    schedulers = translator.configure_schedulers(optimizers, epochs)
-    context = TrainingContext(device=device, optimizers=optimizers, amp_dtype=amp_dtype)
+    schedulers, intervals = _schedulers(translator.configure_schedulers(optimizers, epochs))
+    context = TrainingContext(device=device, optimizers=optimizers, amp_dtype=amp_dtype,
+                              clip_grad_norm=translator.clip_grad_norm)
+    average = (_WeightAverage(translator.network, translator.ema_decay)
+               if translator.ema_decay else None)
     if session is not None:
         session.broadcast(translator.networks.values())
         context.gradient_hook = session.average_gradients
@@ -285,6 +405,8 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
             _set_rng_state(state["rng"], generator, device)
             start, best, waited = state["epoch"] + 1, state["best"], state["waited"]
             best_weights = state.get("best_weights") or None
+            if average is not None and state.get("average"):
+                average.load(state["average"])
 
         # one step per batch (rate and time left from the start); no device sync per step
         n_batches = len(dataset)
@@ -299,37 +421,54 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
                 len(source), len(target), generator)
             sums, counts = {}, {}
             for batch_source, batch_target in loader:
+                batch_source, batch_target = _crop_and_flip(
+                    batch_source, batch_target, translator.crop_size, translator.augment,
+                    generator)
                 batch_source = batch_source.to(device, non_blocking=True)
-                batch_target = batch_target.to(device, non_blocking=True)
+                batch_target, context.weight = _unpack(
+                    batch_target.to(device, non_blocking=True), translator.output_channels)
                 logs = translator.training_step(batch_source, batch_target, context)
                 if "loss" not in logs:
                     msg = f"{type(translator).__qualname__}.training_step must return a 'loss'"
                     raise TranslatorError(msg)
+                if average is not None:
+                    average.update(translator.network)
+                for key, scheduler in schedulers.items():
+                    if intervals[key] == "step":
+                        scheduler.step()
                 _accumulate(sums, counts, logs, len(batch_source))
                 bar.update()
+            context.weight = None
             if session is not None:
                 sums, counts = session.reduce_logs(sums, counts)
             logs = _mean_logs(sums, counts)
-            if val_source is not None:
-                logs.update(_validate(translator, val_source, val_target, device))
-            for scheduler in schedulers.values():
-                scheduler.step()
-            history.append(epoch, logs)
-            bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}",
-                             **{k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")}})
-            if not all(math.isfinite(v) for v in logs.values()):
-                msg = f"training diverged at epoch {epoch}: losses {logs}"
-                raise TranslatorError(msg)
-
-            monitored = logs[history.monitor]
+            for key, scheduler in schedulers.items():
+                if intervals[key] == "epoch":
+                    scheduler.step()
             stop = False
-            if monitored < best:
-                best, waited = monitored, 0
-                if translator.restore_best:
-                    best_weights = _clone_weights(translator)
-            else:
-                waited += 1
-                stop = translator.patience is not None and waited >= translator.patience
+            # validation, model selection and callbacks see the averaged weights
+            with (average.swapped_in(translator.network) if average is not None
+                  else nullcontext()):
+                if val_source is not None:
+                    logs.update(_validate(translator, val_source, val_target, device))
+                history.append(epoch, logs)
+                bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}",
+                                 **{k: f"{v:.4g}" for k, v in logs.items()
+                                    if k.endswith("loss")}})
+                if not all(math.isfinite(v) for v in logs.values()):
+                    msg = f"training diverged at epoch {epoch}: losses {logs}"
+                    raise TranslatorError(msg)
+                monitored = logs[history.monitor]
+                if monitored < best:
+                    best, waited = monitored, 0
+                    if translator.restore_best:
+                        best_weights = _clone_weights(translator)
+                else:
+                    waited += 1
+                    stop = translator.patience is not None and waited >= translator.patience
+                for callback in callbacks:
+                    if callback(translator, epoch, dict(logs)) is True:
+                        stop = True
             last = stop or epoch + 1 == epochs
             if main and checkpoint is not None and (
                     (epoch + 1) % translator.checkpoint_every == 0 or last):
@@ -341,11 +480,9 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
                     "history": history.to_dict(), "rng": _rng_state(generator, device),
                     "extra": translator.extra_state(),
                     "best_weights": best_weights or {},
+                    "average": average.state() if average is not None else {},
                 }
                 save_checkpoint(checkpoint, translator, state)
-            for callback in callbacks:
-                if callback(translator, epoch, dict(logs)) is True:
-                    stop = True
             if session is not None:
                 stop = session.any(stop)
             if stop:
@@ -358,6 +495,9 @@ def run_training(translator, source, target=None, *, validation=0.1, epochs=None
     if translator.restore_best and best_weights and history.best_epoch != history.epochs[-1]:
         translator.load_state_tensors(best_weights, what="the best epoch's weights")
         history.restored_epoch = history.best_epoch
+    elif average is not None:  # the averaged weights are the result
+        state = translator.network.state_dict()
+        translator.network.load_state_dict({**state, **average.shadow})
     for module in translator.networks.values():
         module.eval()
     translator.history = history

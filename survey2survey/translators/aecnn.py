@@ -5,15 +5,18 @@ The deep convolutional autoencoder (AECNN) of Buncher, Sharma & Carrasco Kind (2
 Table 1 of the paper: seven 3x3 convolutions with bias, 3->128->64->32
 (encoder, ReLU), 32->32->64->128 (decoder, ReLU) and 128->3 (sigmoid), 200,899
 weights for three bands; trained with the mean squared error and Adadelta.
+With ``linear_output=True`` (the calibrated-flux pipeline) the last layer is
+linear, starts at zero and feeds a flux-conserving output head.
 """
 
+import math
 from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..utils._validation import check_choice, check_number
+from ..utils._validation import check_choice, check_int, check_number
 from .base import Translator
 from .registry import register_translator
 
@@ -29,7 +32,8 @@ _LAYERS = (("down1", 128, "relu"), ("down2", 64, "relu"), ("down3", 32, "relu"),
 _RECEPTIVE_FIELD = {"none": 15, "pool": 52}
 _RESAMPLING = ("pool", "none")
 _LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
-_OPTIMIZERS = ("adadelta", "adam")
+_OPTIMIZERS = ("adam", "adadelta")
+_SCHEDULES = ("cosine", "none")
 
 
 @register_translator("aecnn")
@@ -56,19 +60,30 @@ class AECNNTranslator(Translator):
         Dropout rate after each hidden layer; > 0 enables
         `~Translator.predict_samples` (Monte-Carlo dropout). Default 0.
     loss : {'mse', 'l1'}, optional
-        Training loss; the paper uses the mean squared error.
-    optimizer : {'adadelta', 'adam'}, optional
-        The paper uses Adadelta.
+        Training loss (per-pixel weighted when ``fit`` is given weights); the
+        paper uses the mean squared error.
+    optimizer : {'adam', 'adadelta'}, optional
+        Adam (default): with the cosine schedule it converges where the paper's
+        Adadelta (``optimizer='adadelta', learning_rate=1.0, schedule='none'``,
+        which ``Survey2Survey(mode='paper')`` uses) left galaxy fluxes swinging
+        by 30% from one epoch to the next.
     learning_rate : float, optional
-        1.0 is Adadelta's standard rate; use about 1e-3 with Adam.
+        Peak rate (1e-3 for Adam; 1.0 is Adadelta's standard rate).
+    schedule : {'cosine', 'none'}, optional
+        ``'cosine'``: a linear warm-up over ``warmup_steps`` optimizer steps, then
+        a cosine decay to zero at the end of training (stepped every batch).
+    warmup_steps : int, optional
+        Length of the warm-up (50; at most a tenth of the training steps).
     epochs : int, optional
         Default 20 (the paper trained 500 epochs on 5,000 pairs; raise it for
-        real data).
+        small training sets: an epoch is one pass over the training images).
     batch_size : int, optional
         Default 16.
     **kwargs
-        Training options of `~survey2survey.translators.Translator` (``seed``,
-        ``patience``, ``checkpoint_every``, ``device``, ...).
+        Options of `~survey2survey.translators.Translator` (``linear_output``,
+        ``seed``, ``patience``, ``crop_size``, ``ema_decay``, ``device``, ...).
+        With ``linear_output=True`` the ``decode`` layer has no sigmoid and
+        starts at zero.
 
     Examples
     --------
@@ -81,14 +96,16 @@ class AECNNTranslator(Translator):
     """
 
     def __init__(self, *, in_channels=3, out_channels=None, resampling="none", dropout=0.0,
-                 loss="mse", optimizer="adadelta", learning_rate=1.0, epochs=20, batch_size=16,
-                 **kwargs):
+                 loss="mse", optimizer="adam", learning_rate=1e-3, schedule="cosine",
+                 warmup_steps=50, epochs=20, batch_size=16, **kwargs):
         self.resampling = check_choice(resampling, _RESAMPLING, "resampling")
         self.dropout = check_number(dropout, "dropout", minimum=0, maximum=1,
                                     exclusive_maximum=True)
         self.loss_name = check_choice(loss, tuple(_LOSSES), "loss")
         self.optimizer_name = check_choice(optimizer, _OPTIMIZERS, "optimizer")
         self.learning_rate = check_number(learning_rate, "learning_rate", minimum=0)
+        self.schedule = check_choice(schedule, _SCHEDULES, "schedule")
+        self.warmup_steps = check_int(warmup_steps, "warmup_steps", minimum=0)
         self.size_multiple = 8 if resampling == "pool" else 1
         self.min_size = 8 if resampling == "pool" else _RECEPTIVE_FIELD["none"]
         self.receptive_field = _RECEPTIVE_FIELD[resampling]
@@ -104,7 +121,11 @@ class AECNNTranslator(Translator):
             out = self.out_channels if out is None else out
             block = [nn.Conv2d(channels, out, kernel_size=3, padding=1)]
             if activation == "sigmoid":
-                block.append(nn.Sigmoid())
+                if self.linear_output:  # the head adds the input: start at "do nothing"
+                    nn.init.zeros_(block[0].weight)
+                    nn.init.zeros_(block[0].bias)
+                else:
+                    block.append(nn.Sigmoid())
             else:
                 block.append(nn.ReLU(inplace=True))
                 if self.dropout > 0:
@@ -117,14 +138,32 @@ class AECNNTranslator(Translator):
             channels = out
         return {"network": nn.Sequential(OrderedDict(layers))}
 
-    def loss(self, prediction, target):
-        """The training loss (``loss`` parameter; MSE by default)."""
-        return _LOSSES[self.loss_name](prediction, target)
+    def loss(self, prediction, target, weight=None):
+        """The training loss (``loss`` parameter; MSE by default), per-pixel weighted."""
+        if weight is None:
+            return _LOSSES[self.loss_name](prediction, target)
+        error = prediction - target
+        error = error ** 2 if self.loss_name == "mse" else error.abs()
+        return (weight * error).mean()
 
     def configure_optimizers(self):
-        """Adadelta (default, as the paper) or Adam on the network."""
+        """Adam (default) or the paper's Adadelta on the network."""
         if self.optimizer_name == "adadelta":
             optimizer = torch.optim.Adadelta(self.network.parameters(), lr=self.learning_rate)
         else:
             optimizer = torch.optim.Adam(self.network.parameters(), lr=self.learning_rate)
         return {"network": optimizer}
+
+    def configure_schedulers(self, optimizers, epochs):
+        """With ``schedule='cosine'``: linear warm-up, then cosine decay to zero, every step."""
+        if self.schedule == "none":
+            return {}
+        total = max(1, epochs * (self.steps_per_epoch or 1))
+        warmup = min(self.warmup_steps, total // 10)  # short runs: at most a tenth of them
+
+        def factor(step):
+            rise = min(1.0, (step + 1) / warmup) if warmup else 1.0
+            return rise * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizers["network"], factor)
+        return {"network": {"scheduler": scheduler, "interval": "step"}}

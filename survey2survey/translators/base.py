@@ -37,7 +37,7 @@ from ..exceptions import (
     TranslatorError,
     WeightsFileError,
 )
-from ..utils._validation import check_bool, check_choice, check_int
+from ..utils._validation import check_bool, check_choice, check_int, check_number
 from ._device import select_device
 from ._padding import crop_padding, pad_to_multiple
 from ._persistence import (
@@ -88,7 +88,19 @@ class Translator:
     in_channels : int, optional
         Number of input bands.
     out_channels : int or None, optional
-        Number of output bands; defaults to ``in_channels``.
+        Number of output channels of the network; defaults to ``in_channels``.
+    target_channels : int or None, optional
+        Channels of the translated images (the targets of ``fit``, the output of
+        ``predict``): ``out_channels`` (default) unless an output head maps the
+        network's output to fewer, as the flux-conserving head does (two
+        transport fields per band). Networks that take translated images as
+        input (CycleGAN's backward generator, discriminators) use it.
+    linear_output : bool, optional
+        End the inference network in a linear layer whose weights start at
+        zero (no sigmoid or tanh), as an output head such as
+        `~survey2survey.translators.FluxTransportHead` needs: the translator
+        then starts as the head's "do nothing". Every translator accepts it
+        (a plug-in that cannot build such a network raises `TranslatorError`).
     epochs : int, optional
         Epochs trained by `fit` unless it is given ``epochs``.
     batch_size : int, optional
@@ -105,6 +117,19 @@ class Translator:
         After training, keep the weights of the epoch with the lowest
         monitored loss (default, as Keras' and Lightning's early stopping) rather
         than those of the last epoch.
+    crop_size : int or None, optional
+        Train on random ``crop_size`` square crops of the training images (the
+        same crop of a source and its target), one per image and epoch; fully
+        convolutional networks learn as well from crops as from whole cutouts,
+        much faster. None trains on whole images.
+    augment : bool, optional
+        Flip training crops at random along both axes and transpose square ones.
+    ema_decay : float or None, optional
+        Keep an exponential moving average of the inference network's weights
+        (decay per step, e.g. 0.998); validation, model selection and the final
+        weights use the average.
+    clip_grad_norm : float or None, optional
+        Clip the norm of the gradients of each optimizer step to this.
     checkpoint_every : int, optional
         With ``fit(checkpoint_dir=...)``, write a checkpoint every this many
         epochs (and at the end).
@@ -181,12 +206,28 @@ class Translator:
         self._params = params
         return self
 
-    def __init__(self, *, in_channels=3, out_channels=None, epochs=10, batch_size=16, seed=0,
-                 patience=None, restore_best=True, checkpoint_every=1, num_workers=None,
-                 compile=False, amp=True, inference_batch_size=16, device=None):
+    def __init__(self, *, in_channels=3, out_channels=None, target_channels=None,
+                 linear_output=False, epochs=10,
+                 batch_size=16, seed=0, patience=None, restore_best=True, crop_size=None,
+                 augment=False, ema_decay=None, clip_grad_norm=None, checkpoint_every=1,
+                 num_workers=None, compile=False, amp=True, inference_batch_size=16,
+                 device=None):
         self.in_channels = check_int(in_channels, "in_channels", minimum=1)
         self.out_channels = check_int(self.in_channels if out_channels is None else out_channels,
                                       "out_channels", minimum=1)
+        self.target_channels = check_int(
+            self.out_channels if target_channels is None else target_channels,
+            "target_channels", minimum=1)
+        self.linear_output = check_bool(linear_output, "linear_output")
+        self.crop_size = check_int(crop_size, "crop_size", minimum=max(1, self.min_size),
+                                   allow_none=True)
+        self.augment = check_bool(augment, "augment")
+        self.ema_decay = check_number(ema_decay, "ema_decay", minimum=0, maximum=1,
+                                      exclusive_maximum=True, allow_none=True) or None
+        self.clip_grad_norm = check_number(clip_grad_norm, "clip_grad_norm", minimum=0,
+                                           exclusive_minimum=True, allow_none=True)
+        self.head = None
+        self.steps_per_epoch = None
         self.epochs = check_int(epochs, "epochs", minimum=1)
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.inference_batch_size = check_int(inference_batch_size, "inference_batch_size",
@@ -395,6 +436,8 @@ class Translator:
         self.device = select_device(device)
         for module in self._networks.values():
             module.to(self.device)
+        if self.head is not None:
+            self.head = self.head.to(self.device)
         self._compiled = {}
         return self
 
@@ -428,14 +471,57 @@ class Translator:
         return crop_padding(self._runnable(module)(padded), pads)
 
     def forward(self, batch):
-        """The inference network applied to a ``(N, C, H, W)`` tensor (with gradients)."""
-        return self.apply_padded(self.network, batch)
+        """
+        The inference network applied to a ``(N, C, H, W)`` tensor (with gradients).
+
+        With an output head (`set_head`), the head's output for the network's.
+        """
+        raw = self.apply_padded(self.network, batch)
+        return raw if self.head is None else self.head(raw, batch)
+
+    @property
+    def output_channels(self):
+        """Channels of `forward`'s output: ``target_channels``."""
+        return self.target_channels
+
+    def set_head(self, head):
+        """
+        Put a fixed output head (or None) between the inference network and the output.
+
+        A head is a `torch.nn.Module` called as ``head(network_output, network_input)``
+        with ``in_channels`` (the network's ``out_channels``) and ``out_channels``
+        attributes and no trainable parameters, e.g.
+        `~survey2survey.translators.FluxTransportHead`. The estimator rebuilds it
+        from its saved encoding; it is not part of the translator's file.
+
+        Raises
+        ------
+        TranslatorError
+            If the head does not map ``out_channels`` to ``target_channels``.
+        """
+        if head is not None:
+            channels = (getattr(head, "in_channels", None), getattr(head, "out_channels", None))
+            if channels != (self.out_channels, self.target_channels):
+                msg = (f"the output head maps {channels[0]} to {channels[1]} channels but the "
+                       f"{self.name} network gives {self.out_channels} and its translations "
+                       f"have {self.target_channels}")
+                raise TranslatorError(msg)
+            head = head.to(self.device)
+        self.head = head
+        return self
 
     # --- training ------------------------------------------------------------------------------
 
-    def loss(self, prediction, target):
-        """The supervised loss of the default training step (mean squared error)."""
-        return F.mse_loss(prediction, target)
+    def loss(self, prediction, target, weight=None):
+        """
+        The supervised loss of the default training step: the (weighted) mean squared error.
+
+        ``weight`` (the target's shape) weighs each pixel's squared error, e.g.
+        inverse variances, which makes the loss a chi-squared.
+        """
+        if weight is None:
+            return F.mse_loss(prediction, target)
+        return (weight * (prediction - target) ** 2).mean()
 
     def configure_optimizers(self):
         """The optimizers by name; the default is Adam (lr 1e-3) on the inference network."""
@@ -462,13 +548,20 @@ class Translator:
             The losses, including ``"loss"``.
         """
         with context.autocast():
-            loss = self.loss(self.forward(source).float(), target)
+            prediction = self.forward(source).float()
+        loss = self._weighted_loss(prediction, target, context.weight)
         context.optimize(loss, "network")
         return {"loss": loss.detach()}
 
-    def validation_step(self, source, target):
+    def _weighted_loss(self, prediction, target, weight):
+        # plug-ins may override loss(prediction, target) without the weight argument
+        if weight is None:
+            return self.loss(prediction, target)
+        return self.loss(prediction, target, weight)
+
+    def validation_step(self, source, target, weight=None):
         """The losses of a validation batch (called without gradients, in eval mode)."""
-        return {"loss": self.loss(self.forward(source).float(), target)}
+        return {"loss": self._weighted_loss(self.forward(source).float(), target, weight)}
 
     def check_training_data(self, source, target):
         """Hook for translator-specific checks of the (validated) training tensors."""
@@ -480,8 +573,8 @@ class Translator:
     def load_extra_state(self, state):
         """Restore what `extra_state` returned."""
 
-    def fit(self, source, target=None, *, validation=0.1, epochs=None, resume=False,
-            checkpoint_dir=None, callbacks=(), progress=None, distributed=False):
+    def fit(self, source, target=None, *, weight=None, validation=0.1, epochs=None,
+            resume=False, checkpoint_dir=None, callbacks=(), progress=None, distributed=False):
         """
         Train the translator with the shared training loop.
 
@@ -491,11 +584,16 @@ class Translator:
             ``(N, C, H, W)`` float images normalised to about [0, 1]; for a
             paired translator ``target[i]`` is the target-survey image of
             ``source[i]``. Unpaired translators (``paired = False``) accept
-            different numbers of source and target images. Not modified.
+            different numbers of source and target images. Not modified. With an
+            output head, targets have the head's channels.
+        weight : array-like or `torch.Tensor`, optional
+            Non-negative per-pixel loss weights, the target's shape (e.g.
+            inverse variances); the training step finds each batch's in
+            ``context.weight``.
         validation : float, int or tuple, optional
             Fraction (``0 <= f < 1``) or number of the images held out for
-            validation, or an explicit ``(source_val, target_val)`` pair; 0
-            disables validation.
+            validation, or an explicit ``(source_val, target_val)`` pair (or
+            ``(source_val, target_val, weight_val)``); 0 disables validation.
         epochs : int, optional
             Epochs to train (in total, when resuming); defaults to ``self.epochs``.
         resume : bool, optional
@@ -549,9 +647,9 @@ class Translator:
         >>> len(history["loss"])
         2
         """
-        return run_training(self, source, target, validation=validation, epochs=epochs,
-                            resume=resume, checkpoint_dir=checkpoint_dir, callbacks=callbacks,
-                            progress=progress, distributed=distributed)
+        return run_training(self, source, target, weight=weight, validation=validation,
+                            epochs=epochs, resume=resume, checkpoint_dir=checkpoint_dir,
+                            callbacks=callbacks, progress=progress, distributed=distributed)
 
     # --- inference -----------------------------------------------------------------------------
 

@@ -74,6 +74,9 @@ class ResnetGenerator(nn.Module):
         Dropout inside the residual blocks.
     norm : {'instance', 'batch'}, optional
         Normalisation layers.
+    linear_output : bool, optional
+        No tanh: unbounded outputs from a last convolution that starts at zero,
+        for inputs and outputs that are not images in [0, 1] (calibrated flux).
 
     Examples
     --------
@@ -85,8 +88,9 @@ class ResnetGenerator(nn.Module):
     """
 
     def __init__(self, in_channels, out_channels, *, base_channels=64, n_blocks=6,
-                 n_downsampling=2, dropout=0.0, norm="instance"):
+                 n_downsampling=2, dropout=0.0, norm="instance", linear_output=False):
         super().__init__()
+        self.linear_output = bool(linear_output)
         width = base_channels
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7), _norm(norm, width),
                   nn.ReLU(inplace=True)]
@@ -100,11 +104,19 @@ class ResnetGenerator(nn.Module):
                                           output_padding=1),
                        _norm(norm, width // 2), nn.ReLU(inplace=True)]
             width //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()]
+        last = nn.Conv2d(width, out_channels, 7)
+        layers += [nn.ReflectionPad2d(3), last]
+        if self.linear_output:  # unbounded values that start at zero (for an output head)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+        else:
+            layers.append(nn.Tanh())
         self.model = nn.Sequential(*layers)
 
     def forward(self, x):
-        """Translate ``(N, in_channels, H, W)`` images in [0, 1]."""
+        """Translate ``(N, in_channels, H, W)`` images in [0, 1] (any values when linear)."""
+        if self.linear_output:
+            return self.model(x)
         return 0.5 * (self.model(2 * x - 1) + 1)
 
 
@@ -278,8 +290,10 @@ class CycleGANTranslator(Translator):
         Identity loss weight relative to ``lambda_cycle`` (Zhu et al.'s
         convention; 0.5 there); 0 (default) disables it.
     lambda_supervised : float, optional
-        Weight of an extra L1 loss between translation and target when the
-        data are paired (equal numbers, kept aligned); 0 (default) disables it.
+        Weight of an extra supervised loss (`~Translator.loss`: the per-pixel
+        weighted mean squared error, a chi-squared in the calibrated-flux
+        pipeline) between translation and target when the data are paired
+        (equal numbers, kept aligned); 0 (default) disables it.
     pool_size : int, optional
         Image history pool per discriminator (50).
     learning_rate : float, optional
@@ -337,28 +351,30 @@ class CycleGANTranslator(Translator):
         # generator: 7x7 conv (7), two stride-2 3x3 convs (+2, +4), the residual blocks'
         # 3x3 convs at 1/4 resolution (+8 each), two transposed convs (+8, +4), 7x7 conv (+6)
         self.receptive_field = 7 + 2 + 4 + 16 * self.n_blocks + 8 + 4 + 6
-        out = in_channels if out_channels is None else out_channels
-        if self.lambda_identity > 0 and out != in_channels:
-            msg = (f"the identity loss needs as many output as input channels, "
-                   f"got {in_channels} and {out}")
-            raise TranslatorError(msg)
         super().__init__(in_channels=in_channels, out_channels=out_channels, epochs=epochs,
                          batch_size=batch_size, **kwargs)
+        if self.lambda_identity > 0 and self.target_channels != self.in_channels:
+            msg = (f"the identity loss needs as many output as input channels, "
+                   f"got {self.in_channels} and {self.target_channels}")
+            raise TranslatorError(msg)
 
     def build_modules(self):
         """Generators X->Y, Y->X and discriminators of X and Y."""
         def generator(n_in, n_out):
             return ResnetGenerator(n_in, n_out, base_channels=self.base_channels,
-                                   n_blocks=self.n_blocks, dropout=self.dropout, norm=self.norm)
+                                   n_blocks=self.n_blocks, dropout=self.dropout, norm=self.norm,
+                                   linear_output=self.linear_output)
 
         def discriminator(n_in):
             return PatchGANDiscriminator(n_in, base_channels=self.disc_channels,
                                          n_layers=self.disc_layers, norm=self.norm)
 
+        # X->Y gives out_channels (through the output head, if any, target_channels);
+        # Y->X and D_Y see translated images, of target_channels
         return {"generator_xy": generator(self.in_channels, self.out_channels),
-                "generator_yx": generator(self.out_channels, self.in_channels),
+                "generator_yx": generator(self.target_channels, self.in_channels),
                 "discriminator_x": discriminator(self.in_channels),
-                "discriminator_y": discriminator(self.out_channels)}
+                "discriminator_y": discriminator(self.target_channels)}
 
     def check_training_data(self, source, target):
         """The supervised term needs pairs: equal numbers of source and target images."""
@@ -397,24 +413,24 @@ class CycleGANTranslator(Translator):
     def training_step(self, source, target, context):
         """One generator update (Eq. 5 + options) then one discriminator update."""
         nets = self._networks
-        g_xy, g_yx = nets["generator_xy"], nets["generator_yx"]
+        g_yx = nets["generator_yx"]
         d_x, d_y = nets["discriminator_x"], nets["discriminator_y"]
         self._set_discriminators_trainable(False)
         with context.autocast():
-            fake_y = self.apply_padded(g_xy, source)
+            fake_y = self.forward(source)  # X -> Y through the output head, if any
             fake_x = self.apply_padded(g_yx, target)
             cycle = (F.l1_loss(self.apply_padded(g_yx, fake_y).float(), source)
-                     + F.l1_loss(self.apply_padded(g_xy, fake_x).float(), target))
+                     + F.l1_loss(self.forward(fake_x).float(), target))
             adversarial = self.gan_loss(d_y(fake_y), True) + self.gan_loss(d_x(fake_x), True)
             loss = adversarial + self.lambda_cycle * cycle
             logs = {"loss_adversarial": adversarial.detach(), "loss_cycle": cycle.detach()}
             if self.lambda_identity > 0:
-                identity = (F.l1_loss(self.apply_padded(g_xy, target).float(), target)
+                identity = (F.l1_loss(self.forward(target).float(), target)
                             + F.l1_loss(self.apply_padded(g_yx, source).float(), source))
                 loss = loss + self.lambda_identity * self.lambda_cycle * identity
                 logs["loss_identity"] = identity.detach()
             if self.lambda_supervised > 0:
-                supervised = F.l1_loss(fake_y.float(), target)
+                supervised = self._weighted_loss(fake_y.float(), target, context.weight)
                 loss = loss + self.lambda_supervised * supervised
                 logs["loss_supervised"] = supervised.detach()
         context.optimize(loss, "generators")
@@ -429,13 +445,13 @@ class CycleGANTranslator(Translator):
         logs.update(loss=loss.detach(), loss_discriminator=loss_d.detach())
         return logs
 
-    def validation_step(self, source, target):
+    def validation_step(self, source, target, weight=None):
         """``loss``: the cycle loss (needs no pairs); ``l1``: L1 of X->Y against the target."""
-        g_xy, g_yx = self._networks["generator_xy"], self._networks["generator_yx"]
-        fake_y = self.apply_padded(g_xy, source).float()
+        g_yx = self._networks["generator_yx"]
+        fake_y = self.forward(source).float()
         fake_x = self.apply_padded(g_yx, target).float()
         cycle = (F.l1_loss(self.apply_padded(g_yx, fake_y).float(), source)
-                 + F.l1_loss(self.apply_padded(g_xy, fake_x).float(), target))
+                 + F.l1_loss(self.forward(fake_x).float(), target))
         return {"loss": cycle, "l1": F.l1_loss(fake_y, target)}
 
     def extra_state(self):

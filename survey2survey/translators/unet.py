@@ -42,6 +42,8 @@ class UNetGenerator(nn.Module):
         Number of stride-2 levels; image sides must be multiples of ``2**depth``.
     dropout : float, optional
         Dropout after the decoder's inner layers (pix2pix uses 0.5 as noise).
+    linear_output : bool, optional
+        No sigmoid: unbounded outputs from a last layer that starts at zero.
 
     Examples
     --------
@@ -51,7 +53,8 @@ class UNetGenerator(nn.Module):
     torch.Size([1, 2, 16, 16])
     """
 
-    def __init__(self, in_channels, out_channels, *, base_channels=64, depth=5, dropout=0.0):
+    def __init__(self, in_channels, out_channels, *, base_channels=64, depth=5, dropout=0.0,
+                 linear_output=False):
         super().__init__()
         if depth < 2:
             msg = f"depth must be at least 2, got {depth!r}"
@@ -73,9 +76,13 @@ class UNetGenerator(nn.Module):
             if dropout > 0 and level >= depth - 3:
                 layers.append(nn.Dropout(dropout))
             self.ups.append(nn.Sequential(*layers))
-        self.final = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(2 * widths[0], out_channels, 4,
-                                                                 stride=2, padding=1),
-                                   nn.Sigmoid())
+        last = nn.ConvTranspose2d(2 * widths[0], out_channels, 4, stride=2, padding=1)
+        if linear_output:  # unbounded values that start at zero (for an output head)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            self.final = nn.Sequential(nn.ReLU(), last)
+        else:
+            self.final = nn.Sequential(nn.ReLU(), last, nn.Sigmoid())
 
     def forward(self, x):
         """Translate ``(N, in_channels, H, W)`` images (sides multiples of ``2**depth``)."""
@@ -152,10 +159,11 @@ class UNetTranslator(Translator):
         """The U-Net generator and, with ``adversarial``, a conditional PatchGAN."""
         modules = {"network": UNetGenerator(self.in_channels, self.out_channels,
                                             base_channels=self.base_channels, depth=self.depth,
-                                            dropout=self.dropout)}
-        if self.adversarial:
+                                            dropout=self.dropout,
+                                            linear_output=self.linear_output)}
+        if self.adversarial:  # judges (source, translation) pairs
             modules["discriminator"] = PatchGANDiscriminator(
-                self.in_channels + self.out_channels, base_channels=self.disc_channels,
+                self.in_channels + self.target_channels, base_channels=self.disc_channels,
                 n_layers=self.disc_layers)
         return modules
 
@@ -170,8 +178,11 @@ class UNetTranslator(Translator):
         discriminator = self.networks.get("discriminator")
         with context.autocast():
             fake = self.forward(source)
-            l1 = F.l1_loss(fake.float(), target)
-            loss = self.lambda_l1 * l1
+        # L1 as pix2pix; weighted where fit has per-pixel weights (inverse variances)
+        l1 = (F.l1_loss(fake.float(), target) if context.weight is None
+              else (context.weight.sqrt() * (fake.float() - target).abs()).mean())
+        loss = self.lambda_l1 * l1
+        with context.autocast():
             if discriminator is not None:
                 discriminator.requires_grad_(False)
                 adversarial = self.gan_loss(discriminator(torch.cat([source, fake], 1)), True)
@@ -189,6 +200,7 @@ class UNetTranslator(Translator):
             logs.update(loss_adversarial=adversarial.detach(), loss_discriminator=loss_d.detach())
         return logs
 
-    def validation_step(self, source, target):
+    def validation_step(self, source, target, weight=None):
         """``loss``: the L1 error of the translation against the target."""
-        return {"loss": F.l1_loss(self.forward(source).float(), target)}
+        error = (self.forward(source).float() - target).abs()
+        return {"loss": (error if weight is None else weight.sqrt() * error).mean()}

@@ -12,11 +12,14 @@ def test_demo_quick(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--quick", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "mssim_recon" in printed and "flux_err_recon" in printed
-    for name in ("pairs.png", "demo.png", "scores.ecsv", "sdss2des.s2s"):
+    assert "mssim_recon" in printed and "flux_err_recon" in printed and "bias_recon" in printed
+    for name in ("pairs.png", "demo.png", "scores.ecsv", "fidelity.ecsv", "sdss2des.s2s"):
         assert (out / name).is_file(), name
     translated = sorted((out / "heldout" / "aecnn").glob("*.fits"))
     assert len(translated) == 3
     cutout = read_cutout(translated[0])
     assert cutout.meta["S2STRANS"] == "aecnn" and str(cutout.unit) == "ct"
     assert len(Table.read(out / "scores.ecsv")) == 3
+    fidelity = Table.read(out / "fidelity.ecsv")
+    assert list(fidelity.colnames) == ["aperture", "bias_sdss", "nmad_sdss", "bias_recon",
+                                       "nmad_recon"]

@@ -38,16 +38,16 @@ def test_score_on_pairs_with_target_output_grid(pairs):
     assert s2s.transform(pairs[N_TRAIN].source).shape != pairs[N_TRAIN].source.shape
 
 
-def test_same_survey_targets_use_target_normalizer(pairs):
-    """With one Survey on both sides, training targets still use the target normaliser."""
+def test_same_survey_targets_use_the_target_noise_scale(pairs):
+    """With one Survey on both sides, training targets are still scaled by the target noise."""
     sources = [p.source for p in pairs[:6]]
     brighter = [c.with_data(10 * c.data) for c in sources]
     s2s = Survey2Survey("aecnn", source="sdss", target="sdss", bands="r", epochs=1, seed=2)
     s2s.fit(sources, brighter, validation=0, progress=False)
     y = brighter[0].select("r").data
-    assert_allclose(s2s.codec_.encode_target(y),
-                    s2s.codec_.target_normalizer.transform(y).astype(np.float32))
-    assert s2s.codec_.source_normalizer != s2s.codec_.target_normalizer
+    codec = s2s.codec_
+    assert_allclose(codec.encode_target(y), (y / codec.tau[:, None, None]).astype(np.float32))
+    assert_allclose(codec.tau, 10 * codec.sigma, rtol=0.05)
 
 
 def test_mc_dropout_uncertainty_is_reproducible(pairs):

@@ -13,7 +13,7 @@ NON_DEFAULT = dict(
     translator="unet", source="SDSS", target="DES", bands="g,r", mode="flux",
     output_grid="target", n_ensemble=2, seed=5, tile_size=300, overlap=100, blend=20,
     align_method="interp", min_coverage=0.8, max_masked_fraction=0.4,
-    normalizer={"margin": 0.3}, paper_stretch=0.6, paper_q=9.0, precision="auto",
+    seeing_input=True, paper_stretch=0.6, paper_q=9.0, precision="auto",
     device="cpu", warm_start=True)
 TINY_UNET = dict(adversarial=False, base_channels=4, depth=2, epochs=1, batch_size=4)
 
@@ -65,7 +65,8 @@ def test_all_parameters_survive_save_and_load(pairs, tmp_path):
     (dict(precision="fp8"), "precision must be one of"),
     (dict(tile_size=-1), "tile_size must be an integer >= 1"),
     (dict(warm_start="yes"), "warm_start must be True or False"),
-    (dict(normalizer=3), "normalizer must be a dict"),
+    (dict(seeing_input="yes"), "seeing_input must be True or False"),
+    (dict(seeing_input=True, mode="paper"), "seeing_input=True adds a channel"),
     (dict(nonsense=1), "does not accept"),
 ])
 def test_fit_refuses_invalid_parameters(pairs, params, match):

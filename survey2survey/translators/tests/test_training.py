@@ -146,7 +146,7 @@ def test_bad_training_data(source, target, error, match):
 
 @pytest.mark.parametrize(("validation", "match"), [(1.0, r"in \[0, 1\)"), (6, "leaves no"),
                                                    ("half", "a fraction, a count"),
-                                                   ((1, 2, 3), "pair")])
+                                                   ((1, 2, 3, 4), "pair")])
 def test_bad_validation(validation, match):
     """Impossible validation splits are refused."""
     source, target = toy_pairs(n=6)
