@@ -355,8 +355,9 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
     amp_dtype = None
     if device.type == "cuda" and translator.amp:
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    memory = torch.channels_last if translator.channels_last else torch.contiguous_format
     for module in translator.networks.values():
-        module.to(device=device, memory_format=torch.contiguous_format)
+        module.to(device=device, memory_format=memory)
     if translator.head is not None:
         translator.head = translator.head.to(device)
     # the optimizer steps of one epoch, for per-step schedules (before configure_schedulers)
@@ -424,7 +425,8 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
                 batch_source, batch_target = _crop_and_flip(
                     batch_source, batch_target, translator.crop_size, translator.augment,
                     generator)
-                batch_source = batch_source.to(device, non_blocking=True)
+                batch_source = batch_source.to(device, non_blocking=True).contiguous(
+                    memory_format=memory)
                 batch_target, context.weight = _unpack(
                     batch_target.to(device, non_blocking=True), translator.output_channels)
                 logs = translator.training_step(batch_source, batch_target, context)
