@@ -8,6 +8,7 @@ from ..exceptions import InvalidOptionError
 from ..surveys import get_survey
 from ..utils._validation import check_bool, check_choice, check_int, check_number, parse_bands
 from ._codec import codec_from_dict, make_codec
+from ._uncertainty import UncertaintyModel
 
 __all__ = ["MODES", "OUTPUT_GRIDS", "FLUX_RECIPE", "PAPER_RECIPE", "check_params",
            "translator_params_for", "new_translators", "jsonable_params", "fitted_state"]
@@ -186,7 +187,7 @@ def fitted_state(checked, state, translators, *, what):
     Returns
     -------
     dict
-        ``codec``, ``training_shape`` and ``n_rejected``.
+        ``codec``, ``training_shape``, ``n_rejected`` and ``uncertainty_model``.
 
     Raises
     ------
@@ -216,6 +217,9 @@ def fitted_state(checked, state, translators, *, what):
     if not isinstance(shape, list) or len(shape) != 2:
         msg = f"training_shape must be two sizes, got {shape!r}"
         raise ValueError(msg)
+    uncertainty = state.get("uncertainty")  # absent from archives before 0.2
     return {"codec": codec,
             "training_shape": tuple(check_int(v, "training_shape", minimum=1) for v in shape),
-            "n_rejected": check_int(state["n_rejected"], "n_rejected", minimum=0)}
+            "n_rejected": check_int(state["n_rejected"], "n_rejected", minimum=0),
+            "uncertainty_model": (None if uncertainty is None else
+                                  UncertaintyModel.from_dict(uncertainty, len(checked["bands"])))}

@@ -40,6 +40,7 @@ from ._paper import PAPER_Q, PAPER_STRETCH
 from ._params import check_params, fitted_state, jsonable_params, new_translators
 from ._provenance import output_cutout, provenance_header
 from ._scoring import score_rows
+from ._uncertainty import UncertaintyModel, input_noise
 
 __all__ = ["Survey2Survey", "PAPER_STRETCH", "PAPER_Q"]
 
@@ -472,7 +473,11 @@ class Survey2Survey:
         all its partitions into one (from the ``S2SOOD`` cards).
         """
         translator = self.translators_[0]
-        if uncertainty and len(self.translators_) == 1:
+        calibrated = self.uncertainty_model_ if uncertainty else None
+        # a calibrated model without dropout or ensemble: the input's noise alone
+        sampled = uncertainty and (len(self.translators_) > 1 or calibrated is None
+                                   or _has_dropout(translator))
+        if sampled and len(self.translators_) == 1:
             check_int(n_samples, "n_samples", minimum=2)
         min_size = self.min_size
         for k, cutout in enumerate(cutouts):
@@ -495,11 +500,15 @@ class Survey2Survey:
             return translate_arrays(
                 arrays, self.translators_, self.codec_.decode, n_channels=len(self.bands_),
                 tiling=tiling, min_size=min_size, batch_size=batch_size,
-                uncertainty=uncertainty, n_samples=n_samples, precision=self.precision,
+                uncertainty=sampled, n_samples=n_samples, precision=self.precision,
                 seed=int(self.seed), progress=progress)
 
         def finish(result):
             values, spreads = result
+            if calibrated is not None:
+                factor = self.codec_.factor[:, None, None]
+                spreads = [calibrated.apply(factor * input_noise(c), s)
+                           for c, s in zip(cutouts, spreads, strict=True)]
             provenance = provenance_header(
                 translator=translator.name, params=self._identity(), source=self.source_.name,
                 target=self.target_.name, mode=self.codec_.mode,
@@ -528,7 +537,98 @@ class Survey2Survey:
         return {"translator": self.translators_[0].name,
                 "params": self.translators_[0].params, "source": self.source_.name,
                 "target": self.target_.name, "bands": list(self.bands_),
-                "codec": self.codec_.to_dict(), "weights": self._weights_hashes}
+                "codec": self.codec_.to_dict(), "weights": self._weights_hashes,
+                "uncertainty": (None if self.uncertainty_model_ is None
+                                else self.uncertainty_model_.to_dict())}
+
+    # --- uncertainty -----------------------------------------------------------------------------
+
+    def calibrate_uncertainty(self, source, target=None, *, n_samples=16, progress=None):
+        """
+        Fit the per-pixel uncertainty of ``transform(..., uncertainty=True)`` on held-out pairs.
+
+        An ensemble's or MC-dropout's spread alone describes the network's doubt,
+        not the distance to the sky: most of a translation's error is the
+        input's own noise, which the flux-conserving output passes on. After
+        calibration the uncertainty of each band is ::
+
+            sigma = hypot(a * A * sigma_input, k * spread)
+
+        with ``sigma_input`` the input's uncertainty (its background noise when it
+        has none), ``A`` the unit conversion, ``spread`` the ensemble / dropout
+        spread (none for a single model without dropout: ``k = 0``) and
+        ``(a, k)`` per band maximising the Gaussian likelihood of the residuals
+        against the targets, whose own uncertainties are part of the model. Use
+        pairs the model was not fitted on; the factors are saved with the model.
+
+        Parameters
+        ----------
+        source, target
+            Held-out pairs, as for `fit` (the targets need uncertainties).
+        n_samples : int, optional
+            MC-dropout samples (single models with dropout).
+        progress : bool, optional
+            Show a progress bar.
+
+        Returns
+        -------
+        self : `Survey2Survey`
+
+        Raises
+        ------
+        survey2survey.exceptions.InvalidOptionError
+            In paper mode (8-bit composites have no flux uncertainty).
+        survey2survey.exceptions.InvalidDataError
+            If the targets carry no uncertainty or too few pixels are usable.
+
+        Examples
+        --------
+        >>> from survey2survey import Survey2Survey
+        >>> from survey2survey.datasets import make_survey_pairs
+        >>> pairs = make_survey_pairs(12, bands="r", seed=3, source_size=40,
+        ...                           target_grid="source", progress=False)
+        >>> model = Survey2Survey(bands="r", epochs=1).fit(pairs[:8], progress=False)
+        >>> model = model.calibrate_uncertainty(pairs[8:], progress=False)
+        >>> out = model.transform(pairs[8].source, uncertainty=True, progress=False)
+        >>> out.uncertainty_array.shape
+        (1, 40, 40)
+        """
+        self._require_fitted()
+        if self.codec_.mode != "flux":
+            msg = "calibrate_uncertainty needs mode='flux' (paper mode outputs 8-bit composites)"
+            raise InvalidOptionError(msg)
+        prepared = prepare_pairs(
+            source, target, bands=self.bands_, source_survey=self.source_,
+            target_survey=self.target_, paired=True,
+            align_method=self._checked_params["align_method"],
+            min_coverage=self._checked_params["min_coverage"],
+            max_masked_fraction=self._checked_params["max_masked_fraction"],
+            what="calibration")
+        warn_rejections(prepared.rejected, prepared.total, "calibration", log=log)
+        if any(t.uncertainty_array is None for t in prepared.targets):
+            msg = "calibrate_uncertainty needs targets with an uncertainty (1-sigma per pixel)"
+            raise InvalidDataError(msg)
+        translator = self.translators_[0]
+        sampled = len(self.translators_) > 1 or _has_dropout(translator)
+        previous, self.uncertainty_model_ = self.uncertainty_model_, None
+        try:
+            translated = self._translate_cutouts(
+                prepared.sources, "source", uncertainty=sampled, n_samples=n_samples,
+                batch_size=None, progress=progress, to_target_grid=False)
+        finally:
+            self.uncertainty_model_ = previous
+        factor = self.codec_.factor[:, None, None]
+        self.uncertainty_model_ = UncertaintyModel.fit(
+            residuals=[o.data - t.data for o, t in zip(translated, prepared.targets, strict=True)],
+            target_sigma=[t.uncertainty_array for t in prepared.targets],
+            input_noise=[factor * input_noise(c) for c in prepared.sources],
+            spreads=[o.uncertainty_array for o in translated] if sampled else None,
+            masks=[s.mask | t.mask for s, t in zip(prepared.sources, prepared.targets,
+                                                   strict=True)],
+            seed=int(self.seed))
+        log.info("uncertainty calibrated on %d pair(s): %r", len(translated),
+                 self.uncertainty_model_)
+        return self
 
     # --- score -----------------------------------------------------------------------------------
 
@@ -647,7 +747,9 @@ class Survey2Survey:
         state = {"source": self.source_.name, "target": self.target_.name,
                  "bands": list(self.bands_), "codec": self.codec_.to_dict(),
                  "training_shape": list(self.training_shape_),
-                 "n_rejected": int(self.n_rejected_)}
+                 "n_rejected": int(self.n_rejected_),
+                 "uncertainty": (None if self.uncertainty_model_ is None
+                                 else self.uncertainty_model_.to_dict())}
         return write_archive(path, params=jsonable_params(self.get_params(),
                                                           self.translator_params),
                              state=state,
@@ -700,7 +802,7 @@ class Survey2Survey:
         return estimator
 
     def _set_fitted(self, checked, *, codec, translators, training_shape, rejected, n_rejected,
-                    history):
+                    history, uncertainty_model=None):
         """Set every fitted attribute at once (after fit or load)."""
         self.source_, self.target_ = checked["source"], checked["target"]
         self.bands_ = checked["bands"]
@@ -710,8 +812,13 @@ class Survey2Survey:
         self.rejected_ = list(rejected)
         self.n_rejected_ = int(n_rejected)
         self.history_ = history
+        self.uncertainty_model_ = uncertainty_model
         self._checked_params = checked
         self._weights_hashes = None
+
+
+def _has_dropout(translator):
+    return float(translator.params.get("dropout", 0) or 0) > 0
 
 
 def returned_kind(output, item, bands):
