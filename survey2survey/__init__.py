@@ -14,8 +14,8 @@ from astropy import config as _config
 
 from .exceptions import Survey2SurveyError
 
-__all__ = ["Survey2SurveyError", "Translator", "Survey2Survey", "transform_many", "Conf", "conf",
-           "__version__"]
+__all__ = ["Survey2SurveyError", "Translator", "Survey2Survey", "transform_many",
+           "pretrained_models", "Conf", "conf", "__version__"]
 
 
 class Conf(_config.ConfigNamespace):
@@ -54,6 +54,7 @@ _LAZY = {
     "Translator": ("survey2survey.translators", "Translator"),
     "Survey2Survey": ("survey2survey.estimator", "Survey2Survey"),
     "transform_many": ("survey2survey.estimator", "transform_many"),
+    "pretrained_models": ("survey2survey.estimator.pretrained", "pretrained_models"),
 }
 
 

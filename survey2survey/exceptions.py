@@ -26,6 +26,7 @@ __all__ = [
     "NoOverlapError",
     "InsufficientCoverageError",
     "UnknownTranslatorError",
+    "UnknownModelError",
     "TranslatorError",
     "TrainingDataError",
     "WeightsFileError",
@@ -106,6 +107,13 @@ class InsufficientCoverageError(AlignmentError):
 
 class UnknownTranslatorError(Survey2SurveyError, KeyError):
     """No translator of that name is registered."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownModelError(Survey2SurveyError, KeyError):
+    """No pretrained model of that name is shipped."""
 
     def __str__(self):
         return str(self.args[0]) if self.args else ""

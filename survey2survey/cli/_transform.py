@@ -54,7 +54,9 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "transform", help="translate FITS files with a model file into a folder",
         description=_DESCRIPTION, epilog=_EPILOG, formatter_class=Formatter)
-    parser.add_argument("model", metavar="MODEL", help="model file (.s2s)")
+    parser.add_argument("model", metavar="MODEL",
+                        help="model file (.s2s) or the name of a pretrained model "
+                             "(see 'survey2survey info'), e.g. sdss-des-aecnn")
     parser.add_argument("inputs", metavar="INPUT", nargs="+",
                         help="FITS file, folder of FITS files, or quoted glob")
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTPUT_DIR",
@@ -126,6 +128,15 @@ def _cluster(args):
     return client, close
 
 
+def _model_file(model):
+    """A model file, or the installed file of a pretrained model named ``model``."""
+    from ..estimator.pretrained import pretrained_models, pretrained_path
+
+    if not Path(model).exists() and model.strip().lower() in pretrained_models():
+        return pretrained_path(model)
+    return model
+
+
 def run(args):
     """Translate; returns 0, or 1 when some inputs failed."""
     from ..estimator import Survey2Survey, transform_many
@@ -135,12 +146,13 @@ def run(args):
         log.warning("%r matches no file", pattern)
     require_inputs(files, unmatched)
     output_dir = Path(args.output_dir)
+    model_file = _model_file(args.model)
     scheduler, close = _cluster(args)
     failures = []
     try:
         # locally the model is loaded here, once; on a cluster each worker loads the file
-        model = args.model if scheduler is not None else Survey2Survey.load(
-            args.model, device=args.device)
+        model = model_file if scheduler is not None else Survey2Survey.load(
+            model_file, device=args.device)
         extra = {"uncertainty": True, "n_samples": args.n_samples} if args.uncertainty else {}
         if args.resample:
             extra["resample"] = True

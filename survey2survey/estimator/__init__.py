@@ -7,3 +7,4 @@ and `transform_many` to translate many files at batch scale.
 
 from .batch import *
 from .estimator import *
+from .pretrained import *

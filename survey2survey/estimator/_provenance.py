@@ -25,7 +25,9 @@ __all__ = ["params_hash", "provenance_header", "PROVENANCE_KEYWORDS", "output_cu
 # Header cards describing the *input* survey's calibration, dropped from translated output.
 _SURVEY_KEYS = ("SURVEY", "MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP", "FLUXMAG0", "BUNIT", "PSF",
                 "PSFMODEL", "PSFFWHM", "PSFBETA", "FWHM", "SEEING", "SKYLEVEL", "SKY", "SKYSIG",
-                "SKYNOISE", "NOISE", "NOISESIG", "GAIN", "PIXSCALE", "TRUTH", "NOISELESS")
+                "SKYNOISE", "NOISE", "NOISESIG", "GAIN", "PIXSCALE", "TRUTH", "NOISELESS",
+                # SDSS frames: nanomaggies per count of the input's calibration
+                "NMGY", "NMGYIVAR", "SKYERR", "SATURATE", "EXPTIME")
 
 PROVENANCE_KEYWORDS = ("S2SVER", "S2STRANS", "S2SHASH", "S2SSRC", "S2STGT", "S2SMODE", "S2SOOD")
 """The header keywords written by `provenance_header`."""

@@ -60,3 +60,18 @@ def test_cli_version(capsys):
 
     assert main(["--version"]) == 0  # main returns the status; argparse's exit is caught
     assert survey2survey.__version__ in capsys.readouterr().out
+
+
+def test_readme_quickstart_runs_verbatim(tmp_path, monkeypatch):
+    """The README's first code block (the pretrained model on the sample frames) runs as is."""
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).parents[2] / "README.rst"
+    if not readme.is_file():
+        pytest.skip("README.rst is not installed with the package")
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", readme.read_text())
+    code = "\n".join(line[4:] for line in blocks[0].splitlines())
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.rst", "exec"), {})  # noqa: S102
+    assert (tmp_path / "des_like.fits").is_file()

@@ -91,7 +91,7 @@ def test_info_lists_translators_devices_and_models(capsys):
     assert main(["info"]) == EXIT_OK
     out = capsys.readouterr().out
     for phrase in ("survey2survey", "torch", "astropy", "devices", "cpu", "aecnn", "cyclegan",
-                   "unet", "pretrained models:\n  none"):
+                   "unet", "pretrained models:\n  sdss-des-aecnn  AECNN"):
         assert phrase in out
 
 
@@ -255,3 +255,15 @@ def test_parser_builds_every_command():
     parser = build_parser()
     choices = parser._subparsers._group_actions[0].choices
     assert set(COMMANDS) <= set(choices)
+
+
+def test_transform_with_a_pretrained_model_by_name(tmp_path):
+    """MODEL may name a shipped model: SDSS frame files in, one DES-like file out."""
+    from survey2survey.datasets import sample_sdss_frames
+    from survey2survey.io import write_cutout
+
+    frame = write_cutout(read_cutout(sample_sdss_frames()), tmp_path / "in" / "frame.fits")
+    assert main(["transform", "sdss-des-aecnn", str(frame), "-o", str(tmp_path / "out"),
+                 "-q"]) == EXIT_OK
+    out = read_cutout(tmp_path / "out" / "frame.fits")
+    assert out.bands == ("g", "r", "i") and str(out.unit) == "ct"

@@ -1,0 +1,66 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""The shipped pretrained model: listed, loadable by name, translating real-format files."""
+
+import hashlib
+import warnings
+
+import numpy as np
+import pytest
+
+import survey2survey
+from survey2survey import Survey2Survey, pretrained_models
+from survey2survey.datasets import sample_sdss_frames
+from survey2survey.estimator.pretrained import pretrained_path
+from survey2survey.exceptions import UnknownModelError
+from survey2survey.io import read_cutout
+
+NAME = "sdss-des-aecnn"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return Survey2Survey.from_pretrained(NAME)
+
+
+def test_listed_everywhere():
+    """The top-level hook (used by `survey2survey info`) lists the shipped model."""
+    assert NAME in pretrained_models()
+    assert survey2survey.pretrained_models() == pretrained_models()
+    assert pretrained_path(NAME.upper()).is_file()
+
+
+def test_unknown_name_lists_the_available_ones():
+    with pytest.raises(UnknownModelError, match="sdss-des-aecnn") as info:
+        Survey2Survey.from_pretrained("sdss-hsc")
+    assert isinstance(info.value, KeyError)
+
+
+def test_translates_the_sample_sdss_frames(model):
+    """SDSS frame files in, DES counts out: same WCS, flux conserved, provenance cards."""
+    frames = read_cutout(sample_sdss_frames())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the sample is in the model's domain: no warning
+        out = model.transform(frames, progress=False)
+    assert out.bands == ("g", "r", "i") and str(out.unit) == "ct"
+    for band in out.bands:
+        assert out[band].wcs.wcs.compare(frames[band].wcs.wcs)
+        meta = out[band].meta
+        assert meta["S2STRANS"] == "aecnn" and meta["MAGZERO"] == 30.0
+        assert "NMGY" not in meta  # the SDSS calibration does not describe DES counts
+    # the output head only moves flux between pixels: each band's total is the input's
+    factor = 10 ** (0.4 * (30 - 22.5))  # nanomaggies -> DES counts at zero point 30
+    assert np.allclose(np.nansum(out.data, axis=(1, 2)),
+                       factor * np.nansum(frames.data, axis=(1, 2)), rtol=1e-4)
+    assert model.is_fitted and model.bands_ == ("g", "r", "i")
+
+
+def test_fine_tuning_leaves_the_shipped_file_alone(pairs):
+    """warm_start continues from the pretrained weights; the package file is untouched."""
+    path = pretrained_path(NAME)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    tuned = Survey2Survey.from_pretrained(NAME)
+    weights = tuned.translators_[0].weights_sha256()
+    tuned.set_params(warm_start=True, epochs=1, batch_size=4)
+    tuned.fit(pairs[:6], validation=0, progress=False)
+    assert tuned.translators_[0].weights_sha256() != weights
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
