@@ -4,9 +4,11 @@ Inference precision of the default estimator: speed and aperture-flux change aga
 
 Translates held-out simulated SDSS cutouts (150 x 150, g, r, i) with the shipped
 ``sdss-des-aecnn`` model through `Survey2Survey.transform`, once per precision,
-and prints the images per second (best of ``--repeat`` interleaved runs, ratio
-to fp32 in the same run) and the largest relative change of 1", 2" and 8"
-aperture fluxes (band sum) against the fp32 output.
+beside a plain PyTorch forward of the same network and output head on the
+already-encoded batch (fp32, and bf16 autocast with channels-last memory), and
+prints the images per second (best of ``--repeat`` interleaved runs, ratio to
+the plain fp32 forward in the same run) and the largest relative change of 1",
+2" and 8" aperture fluxes (band sum) against ``transform`` in fp32.
 
 Usage::
 
@@ -37,30 +39,50 @@ def main(argv=None):
                                      progress=False).sources)
     model = Survey2Survey.from_pretrained("sdss-des-aecnn")
     pixel = SDSS.pixel_scale.to_value("arcsec / pix")
-    seconds = {p: [] for p in PRECISIONS}
+    translator = model.translators_[0]
+    network, head = translator.network.eval(), translator.head
+    encoded = torch.from_numpy(np.stack([model.codec_.encode_source(c.data) for c in sources]))
+
+    def plain(fast):
+        memory = torch.channels_last if fast else torch.contiguous_format
+        network.to(memory_format=memory)
+        outputs = []
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast):
+            for batch in encoded.split(16):
+                batch = batch.contiguous(memory_format=memory)
+                outputs.append(head(network(batch).contiguous(), batch))
+        network.to(memory_format=torch.contiguous_format)
+        return [model.codec_.decode(o) for o in torch.cat(outputs).float().numpy()]
+
+    paths = {"plain fp32": lambda: plain(False), "plain bf16+CL": lambda: plain(True)}
+    for precision in PRECISIONS:
+        def run(precision=precision):
+            model.set_params(precision=precision)
+            return [o.data for o in model.transform(sources, progress=False)]
+        paths[f"transform {precision}"] = run
+    seconds = {name: [] for name in paths}
     outputs = {}
     for _ in range(args.repeat):
-        for precision in PRECISIONS:
-            model.set_params(precision=precision)
+        for name, function in paths.items():
             start = time.perf_counter()
-            outputs[precision] = model.transform(sources, progress=False)
-            seconds[precision].append(time.perf_counter() - start)
+            outputs[name] = function()
+            seconds[name].append(time.perf_counter() - start)
     print(f"{args.n} cutouts of 150x150x3, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; auto -> "
-          f"{model.translators_[0]._autocast_dtype('auto') or 'fp32'}")
-    reference = np.stack([o.data.sum(axis=0) for o in outputs["fp32"]])
-    best_fp32 = min(seconds["fp32"])
-    print(f"{'precision':10s} {'img/s':>8s} {'ratio':>6s}  " +
+          f"{translator._autocast_dtype('auto') or 'fp32'}")
+    reference = np.stack([o.sum(axis=0) for o in outputs["transform fp32"]])
+    baseline = min(seconds["plain fp32"])
+    print(f"{'path':18s} {'img/s':>8s} {'ratio':>6s}  " +
           "  ".join(f'max|dF/F| {a:g}"' for a in APERTURES_ARCSEC))
-    for precision in PRECISIONS:
-        images = np.stack([o.data.sum(axis=0) for o in outputs[precision]])
+    for name in paths:
+        images = np.stack([o.sum(axis=0) for o in outputs[name]])
         changes = []
         for arcsec in APERTURES_ARCSEC:
             flux = aperture_flux(images, r_max=arcsec / pixel)
             ref = aperture_flux(reference, r_max=arcsec / pixel)
             changes.append(float(np.max(np.abs(flux / ref - 1))))
-        best = min(seconds[precision])
-        print(f"{precision:10s} {args.n / best:8.1f} {best_fp32 / best:6.2f}  " +
+        best = min(seconds[name])
+        print(f"{name:18s} {args.n / best:8.1f} {baseline / best:6.2f}  " +
               "  ".join(f"{c:14.1e}" for c in changes))
 
 

@@ -546,6 +546,17 @@ class Survey2Survey:
                 "uncertainty": (None if self.uncertainty_model_ is None
                                 else self.uncertainty_model_.to_dict())}
 
+    def _prepare_heldout(self, source, target, what):
+        """Held-out pairs aligned and screened as the fitted model's training pairs were."""
+        checked = self._checked_params
+        prepared = prepare_pairs(
+            source, target, bands=self.bands_, source_survey=self.source_,
+            target_survey=self.target_, paired=True, align_method=checked["align_method"],
+            min_coverage=checked["min_coverage"],
+            max_masked_fraction=checked["max_masked_fraction"], what=what)
+        warn_rejections(prepared.rejected, prepared.total, what, log=log)
+        return prepared
+
     # --- uncertainty -----------------------------------------------------------------------------
 
     def calibrate_uncertainty(self, source, target=None, *, n_samples=16, progress=None):
@@ -602,14 +613,7 @@ class Survey2Survey:
         if self.codec_.mode != "flux":
             msg = "calibrate_uncertainty needs mode='flux' (paper mode outputs 8-bit composites)"
             raise InvalidOptionError(msg)
-        prepared = prepare_pairs(
-            source, target, bands=self.bands_, source_survey=self.source_,
-            target_survey=self.target_, paired=True,
-            align_method=self._checked_params["align_method"],
-            min_coverage=self._checked_params["min_coverage"],
-            max_masked_fraction=self._checked_params["max_masked_fraction"],
-            what="calibration")
-        warn_rejections(prepared.rejected, prepared.total, "calibration", log=log)
+        prepared = self._prepare_heldout(source, target, "calibration")
         if any(t.uncertainty_array is None for t in prepared.targets):
             msg = "calibrate_uncertainty needs targets with an uncertainty (1-sigma per pixel)"
             raise InvalidDataError(msg)
@@ -692,16 +696,9 @@ class Survey2Survey:
             One row per kept pair (``index`` is its position in the input).
         """
         self._require_fitted()
-        common = dict(bands=self.bands_, source_survey=self.source_,
-                      target_survey=self.target_, paired=True,
-                      align_method=self._checked_params["align_method"],
-                      min_coverage=self._checked_params["min_coverage"],
-                      max_masked_fraction=self._checked_params["max_masked_fraction"],
-                      what="scoring")
-        prepared = prepare_pairs(source, target, **common)
+        prepared = self._prepare_heldout(source, target, "scoring")
         kept = [k for k in range(prepared.total)
                 if k not in {index for index, _ in prepared.rejected}]
-        warn_rejections(prepared.rejected, prepared.total, "scoring", log=log)
         truths = None
         if truth is not None:
             truth_items = _inputs.as_list(truth, "truth")
@@ -711,7 +708,7 @@ class Survey2Survey:
             truths = _inputs.read_in_survey_unit([truth_items[k] for k in kept], self.bands_,
                                                  self.target_, "truth")
             truths = align_to_sources(truths, prepared.sources,
-                                      align_method=common["align_method"])
+                                      align_method=self._checked_params["align_method"])
         translated = self._translate_cutouts(prepared.sources, "source", uncertainty=False,
                                              n_samples=0, batch_size=None, progress=progress,
                                              to_target_grid=False)
