@@ -12,16 +12,72 @@ a partial file under the final name.
 import contextlib
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
-__all__ = ["atomic_write", "current_umask"]
+from ..exceptions import InputError
+
+__all__ = ["atomic_write", "current_umask", "check_file_stem"]
 
 
 def current_umask():
-    """The process umask (read without changing it for longer than one call)."""
+    """
+    The process umask.
+
+    Read from ``/proc/self/status`` where the kernel reports it, so that the
+    umask is never changed, even for a moment, while other threads create
+    files; elsewhere it is set and restored at once (``os.umask`` is the only
+    portable way to read it).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def check_file_stem(name, what):
+    """
+    ``name`` if it is a plain file name that stays inside the folder it is joined to.
+
+    Parameters
+    ----------
+    name : str
+        A name that becomes part of a file name (e.g. ``f"{name}.fits"``).
+    what : str
+        How to call it in the error message.
+
+    Raises
+    ------
+    survey2survey.exceptions.InputError
+        If ``name`` is not a string, is empty, ``.`` or ``..``, holds a path
+        separator (``/`` or ``\\``) or a NUL character, or is absolute or
+        drive-relative: joined to a folder it would name a file outside it.
+
+    Examples
+    --------
+    >>> from survey2survey.utils._files import check_file_stem
+    >>> check_file_stem("gal_001", "pair name")
+    'gal_001'
+    >>> check_file_stem("../x", "pair name")
+    Traceback (most recent call last):
+    ...
+    survey2survey.exceptions.InputError: pair name '../x' is not a plain file name: ...
+    """
+    if not isinstance(name, str):
+        msg = f"{what} must be a string to name a file, got {type(name).__name__} {name!r}"
+        raise InputError(msg)
+    if (name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name
+            or PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive):
+        msg = (f"{what} {name!r} is not a plain file name: it must be non-empty, not '.' or "
+               "'..', and hold no folder separator ('/', '\\'), drive or NUL character, so "
+               "that its file stays inside its folder")
+        raise InputError(msg)
+    return name
 
 
 def atomic_write(path, write, *, overwrite=False):
