@@ -55,7 +55,7 @@ def save_pairs(pairs, directory, *, overwrite=False):
         Destination; ``source/``, ``target/``, ``source_truth/`` and
         ``target_truth/`` are created as needed.
     overwrite : bool, optional
-        Replace existing files (otherwise `FileExistsError`).
+        Replace existing files (otherwise `~survey2survey.exceptions.OutputExistsError`).
 
     Returns
     -------

@@ -318,8 +318,8 @@ class Translator:
         ------
         TranslatorError
             If ``metadata`` is not JSON-serialisable.
-        FileExistsError
-            If ``path`` exists and ``overwrite`` is False.
+        survey2survey.exceptions.OutputExistsError
+            If ``path`` exists and ``overwrite`` is False (a `FileExistsError`).
 
         Examples
         --------

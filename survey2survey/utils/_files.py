@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 
 __all__ = ["atomic_write", "current_umask", "check_file_stem"]
 
@@ -93,7 +93,8 @@ def atomic_write(path, write, *, overwrite=False):
     overwrite : bool, optional
         Replace an existing ``path``. Without it the publication is exclusive:
         if ``path`` exists, or another process creates it while ``write`` runs,
-        `FileExistsError` is raised and the existing file is left untouched.
+        `~survey2survey.exceptions.OutputExistsError` (a `FileExistsError`) is
+        raised and the existing file is left untouched.
 
     Returns
     -------
@@ -101,7 +102,7 @@ def atomic_write(path, write, *, overwrite=False):
 
     Raises
     ------
-    FileExistsError
+    survey2survey.exceptions.OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
 
     Notes
@@ -112,7 +113,7 @@ def atomic_write(path, write, *, overwrite=False):
     path = Path(path)
     if not overwrite and os.path.lexists(path):
         msg = f"{str(path)!r} exists; pass overwrite=True to replace it"
-        raise FileExistsError(msg)
+        raise OutputExistsError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -126,7 +127,7 @@ def atomic_write(path, write, *, overwrite=False):
                 os.link(tmp, path)  # fails atomically if another writer got there first
             except FileExistsError:
                 msg = f"{str(path)!r} exists (written by another process meanwhile); not replaced"
-                raise FileExistsError(msg) from None
+                raise OutputExistsError(msg) from None
             except OSError:  # a file system without hard links: exclusive create, then rename
                 _exclusive_rename(tmp, path)
     finally:
@@ -141,6 +142,6 @@ def _exclusive_rename(tmp, path):
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         msg = f"{str(path)!r} exists (written by another process meanwhile); not replaced"
-        raise FileExistsError(msg) from None
+        raise OutputExistsError(msg) from None
     os.close(fd)
     os.replace(tmp, path)

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from survey2survey.exceptions import InputError
+from survey2survey.exceptions import InputError, OutputExistsError
 from survey2survey.utils._files import atomic_write, check_file_stem, current_umask
 
 
@@ -52,11 +52,11 @@ def test_publication_is_exclusive(tmp_path):
         _write("mine")(tmp)
         path.write_text("theirs")  # another process publishes first
 
-    with pytest.raises(FileExistsError, match="written by another process meanwhile"):
+    with pytest.raises(OutputExistsError, match="written by another process meanwhile"):
         atomic_write(path, write_racing)
     assert path.read_text() == "theirs"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]  # no temporary left
-    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+    with pytest.raises(OutputExistsError, match="pass overwrite=True"):
         atomic_write(path, _write("mine"))
     atomic_write(path, _write("mine"), overwrite=True)
     assert path.read_text() == "mine"
