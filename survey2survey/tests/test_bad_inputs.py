@@ -764,7 +764,24 @@ def _non_empty(t):
     return out
 
 
+def _paper_set_beside_calibrated(c, t):
+    """A results layout whose 'aecnn' set is 8-bit paper-mode output (no MAGZERO)."""
+    import shutil
+    folder = shutil.copytree(c.pairs_dir, t / "heldout")
+    (folder / "aecnn").mkdir()
+    for path in sorted((folder / "target").glob("*.fits")):
+        cutout = read_cutout(path)
+        for band in cutout.bands:
+            del cutout[band].meta["MAGZERO"]
+            cutout[band].meta["S2SMODE"] = "paper"
+        write_cutout(cutout, folder / "aecnn" / path.name)
+    return folder
+
+
 CLI = [
+    pytest.param(lambda c, t: ["evaluate", _paper_set_beside_calibrated(c, t), "-o", t / "e",
+                               "--sets", "source", "target", "aecnn"], EXIT_FAILED,
+                 "8-bit paper mode", id="12-evaluate-paper-beside-calibrated"),
     pytest.param(lambda c, t: ["demo", "--quick", "-o", _non_empty(t)], EXIT_FAILED,
                  "not empty", id="2-demo-into-non-empty-folder"),
     pytest.param(lambda c, t: ["evaluate", c.pairs_dir, "-o", _evaluated(t)], EXIT_FAILED,
