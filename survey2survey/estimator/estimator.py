@@ -755,6 +755,8 @@ class Survey2Survey:
         ------
         survey2survey.exceptions.NotFittedError
             If the estimator is not fitted.
+        survey2survey.exceptions.OutputExistsError
+            If ``path`` exists and ``overwrite`` is False.
         """
         self._require_fitted()
         state = {"source": self.source_.name, "target": self.target_.name,
