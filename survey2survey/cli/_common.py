@@ -88,7 +88,7 @@ def docstring_parameters(obj):
     >>> from survey2survey.cli._common import docstring_parameters
     >>> from survey2survey.datasets import save_pairs
     >>> docstring_parameters(save_pairs)["overwrite"]
-    'Replace existing files (otherwise FileExistsError).'
+    'Replace existing files (otherwise OutputExistsError).'
     """
     lines = (inspect.getdoc(obj) or "").splitlines()
     starts = [k for k in range(len(lines)) if _is_section(lines, k)

@@ -25,6 +25,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import CorruptFileError, InputError
 from ..io import read_cutout, write_cutout
+from ..utils._files import check_file_stem
 from .pairs import SurveyPair, SurveyPairs
 
 __all__ = ["save_pairs", "load_pairs"]
@@ -54,7 +55,7 @@ def save_pairs(pairs, directory, *, overwrite=False):
         Destination; ``source/``, ``target/``, ``source_truth/`` and
         ``target_truth/`` are created as needed.
     overwrite : bool, optional
-        Replace existing files (otherwise `FileExistsError`).
+        Replace existing files (otherwise `~survey2survey.exceptions.OutputExistsError`).
 
     Returns
     -------
@@ -63,7 +64,10 @@ def save_pairs(pairs, directory, *, overwrite=False):
     Raises
     ------
     survey2survey.exceptions.InputError
-        If ``pairs`` holds something other than pairs, or two pairs share a name.
+        If ``pairs`` holds something other than pairs, two pairs share a name,
+        or a name is not a plain file name (it holds a folder separator, is
+        ``..`` or absolute: its files would land outside ``directory``).
+        Nothing is written then.
 
     Notes
     -----
@@ -87,7 +91,7 @@ def save_pairs(pairs, directory, *, overwrite=False):
         if not isinstance(pair, SurveyPair):
             msg = f"save_pairs expects SurveyPair objects, got {type(pair).__name__}"
             raise InputError(msg)
-    names = [p.name for p in pairs]
+    names = [check_file_stem(p.name, "pair name") for p in pairs]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         msg = f"pairs must have unique names to be saved; repeated: {dupes[:5]}"

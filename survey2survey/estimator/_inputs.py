@@ -18,7 +18,7 @@ from ..io import ZERO_POINT_KEYS, Cutout, header_zero_point, read_cutout
 from ..utils._wcs import pixel_scale_arcsec
 
 __all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
-           "is_pairs_directory", "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
+           "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
            "check_pixel_scale", "read_in_survey_unit", "psf_fwhm", "inpaint", "center_crop"]
 
 # longest first: the stem of "a.fits.gz" is "a"
@@ -36,12 +36,6 @@ def is_single(obj):
             and not isinstance(obj[0], NDData)):
         return True  # (array, wcs)
     return False
-
-
-def is_pairs_directory(obj):
-    """Whether ``obj`` is a directory in the ``load_pairs`` layout (has ``source/``)."""
-    return (isinstance(obj, (str, os.PathLike)) and Path(obj).is_dir()
-            and (Path(obj) / "source").is_dir())
 
 
 def is_pairs(obj):

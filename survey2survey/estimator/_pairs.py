@@ -10,8 +10,10 @@ pixels in-painted. Unpaired sets (CycleGAN) are brought to the source pixel
 scale instead of being aligned pair by pair.
 """
 
+import os
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from astropy.utils.exceptions import AstropyUserWarning
@@ -68,7 +70,9 @@ class PreparedPairs:
 def pair_lists(source, target):
     """Source and target input lists from any of the accepted training inputs."""
     if target is None:
-        if _inputs.is_pairs_directory(source):
+        # a folder alone is a pairs directory: load_pairs names what is missing (the folder,
+        # or its source/ sub-folder) instead of a misleading "target cutouts are needed"
+        if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
             from ..datasets import load_pairs
 
             source = load_pairs(source)

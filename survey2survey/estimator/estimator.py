@@ -317,7 +317,9 @@ class Survey2Survey:
         Raises
         ------
         survey2survey.exceptions.InvalidOptionError
-            If a parameter of the estimator has an invalid value.
+            If a parameter of the estimator has an invalid value, including a
+            ``tile_size``/``overlap``/``blend`` that would leave seams for the
+            translator's receptive field (checked before training).
         survey2survey.exceptions.TrainingDataError
             If no target is given or every pair is rejected.
         survey2survey.exceptions.InputError
@@ -352,6 +354,12 @@ class Survey2Survey:
             max_masked_fraction=checked["max_masked_fraction"],
             min_size=int(getattr(translators[0], "min_size", 1) or 1))
         warn_rejections(prepared.rejected, prepared.total, log=log)
+        # the tiling transform will use, checked against the receptive field before training
+        # rather than after it
+        tiling_options(self.tile_size, self.overlap, self.blend,
+                       receptive_field=getattr(translators[0], "receptive_field", None),
+                       min_size=int(getattr(translators[0], "min_size", 1) or 1),
+                       training_shape=prepared.shape)
         if not warm:
             codec.fit(prepared.source_flux, prepared.source_mask, prepared.target_flux,
                       prepared.target_mask, source_psf=prepared.source_psf)
@@ -744,6 +752,8 @@ class Survey2Survey:
         ------
         survey2survey.exceptions.NotFittedError
             If the estimator is not fitted.
+        survey2survey.exceptions.OutputExistsError
+            If ``path`` exists and ``overwrite`` is False.
         """
         self._require_fitted()
         state = {"source": self.source_.name, "target": self.target_.name,

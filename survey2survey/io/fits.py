@@ -332,8 +332,9 @@ def write_cutout(cutout, path, *, overwrite=False, extra_hdus=()):
         Destination file.
     overwrite : bool, optional
         Replace an existing file. Without it an existing file (also one another
-        process creates while this one writes) raises `FileExistsError` and is
-        left untouched.
+        process creates while this one writes) raises
+        `~survey2survey.exceptions.OutputExistsError` (a `FileExistsError`) and
+        is left untouched.
     extra_hdus : sequence of `~astropy.io.fits.hdu.base.ExtensionHDU`, optional
         Extensions appended after the cutout's (a catalogue table, say);
         `read_cutout` ignores them.

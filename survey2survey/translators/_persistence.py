@@ -6,10 +6,11 @@ A saved translator is ONE `safetensors <https://huggingface.co/docs/safetensors>
 file: the tensors are the state dicts of the translator's modules, and the
 file's header metadata holds, under the key ``"survey2survey"``, a JSON
 configuration with the registry name, the constructor parameters, the channel
-counts, the library and torch versions, a SHA-256 of the weights and the
-caller's own JSON-able metadata. `read_weights_file` refuses
-(`~survey2survey.exceptions.WeightsFileError`) any file that is not such a
-file or whose weights do not hash to the recorded value;
+counts, the library and torch versions, a SHA-256 of the weights, the
+caller's own JSON-able metadata and a SHA-256 of this whole configuration.
+`read_weights_file` refuses (`~survey2survey.exceptions.WeightsFileError`) any
+file that is not such a file, or whose weights or configuration do not hash
+to the recorded values;
 ``Translator.load`` then re-creates the translator by name from the registry.
 
 Checkpoints use the same container: module weights, optimizer state tensors
@@ -31,8 +32,8 @@ from ..exceptions import TranslatorError, WeightsFileError
 from ..utils._files import atomic_write
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CHECKPOINT_NAME", "json_dumps", "weights_sha256",
-           "write_weights_file", "read_weights_file", "read_weights_bytes", "save_checkpoint",
-           "load_checkpoint"]
+           "config_sha256", "write_weights_file", "read_weights_file", "read_weights_bytes",
+           "save_checkpoint", "load_checkpoint"]
 
 #: file name of the checkpoint inside a ``checkpoint_dir``
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -74,17 +75,35 @@ def json_dumps(obj, what):
         raise TranslatorError(msg) from None
 
 
+def config_sha256(config):
+    """
+    The SHA-256 (hex) of a JSON configuration without its ``config_sha256`` entry.
+
+    The configuration is serialised canonically (sorted keys, no spaces), so the
+    hash does not depend on how the JSON was laid out in the file.
+    """
+    body = {key: value for key, value in config.items() if key != "config_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def write_weights_file(path, tensors, config, *, overwrite=False):
     """
-    Write ``tensors`` and the JSON ``config`` (plus their SHA-256) as one safetensors file.
+    Write ``tensors`` and the JSON ``config`` as one safetensors file, with two SHA-256s.
+
+    ``sha256`` is the hash of the tensors; ``config_sha256`` the hash of the
+    whole configuration (parameters, metadata and ``sha256`` itself), so that
+    neither the weights nor any stored value can be edited unnoticed.
 
     Returns
     -------
     `pathlib.Path`
     """
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    config = dict(config, sha256=weights_sha256(tensors))
-    header = {METADATA_KEY: json_dumps(config, "the translator configuration and metadata")}
+    what = "the translator configuration and metadata"
+    config = json.loads(json_dumps(dict(config, sha256=weights_sha256(tensors)), what))
+    config["config_sha256"] = config_sha256(config)
+    header = {METADATA_KEY: json_dumps(config, what)}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header),
                  overwrite=overwrite)
     return Path(path)
@@ -112,8 +131,10 @@ def read_weights_file(path, *, expected_format=FORMAT):
     ------
     WeightsFileError
         If the file is missing, not a safetensors file (a pickle, say), has no
-        survey2survey configuration, declares another format, or its tensors do
-        not hash to the recorded SHA-256 (the file was altered).
+        survey2survey configuration, declares another format, or its tensors or
+        its configuration do not hash to the recorded SHA-256s (the file was
+        altered). Files of earlier development versions, without
+        ``config_sha256``, have their tensors checked only.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -187,6 +208,13 @@ def read_weights_bytes(blob, *, what="weights", expected_format=FORMAT):
     if recorded != weights_sha256(tensors):
         msg = (f"the weights in {what} do not match their recorded SHA-256 "
                f"({recorded!r}): the file was altered or is corrupt")
+        raise WeightsFileError(msg)
+    # files of earlier development versions hashed their tensors only (and are still
+    # read: the estimator archive around them hashes its configuration); every file
+    # written now also hashes its whole configuration
+    if "config_sha256" in config and config["config_sha256"] != config_sha256(config):
+        msg = (f"the configuration of {what} (parameters, metadata) does not match its "
+               "recorded SHA-256: the file was edited or is corrupt")
         raise WeightsFileError(msg)
     return config, tensors
 

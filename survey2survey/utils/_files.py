@@ -12,16 +12,72 @@ a partial file under the final name.
 import contextlib
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
-__all__ = ["atomic_write", "current_umask"]
+from ..exceptions import InputError, OutputExistsError
+
+__all__ = ["atomic_write", "current_umask", "check_file_stem"]
 
 
 def current_umask():
-    """The process umask (read without changing it for longer than one call)."""
+    """
+    The process umask.
+
+    Read from ``/proc/self/status`` where the kernel reports it, so that the
+    umask is never changed, even for a moment, while other threads create
+    files; elsewhere it is set and restored at once (``os.umask`` is the only
+    portable way to read it).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def check_file_stem(name, what):
+    """
+    ``name`` if it is a plain file name that stays inside the folder it is joined to.
+
+    Parameters
+    ----------
+    name : str
+        A name that becomes part of a file name (e.g. ``f"{name}.fits"``).
+    what : str
+        How to call it in the error message.
+
+    Raises
+    ------
+    survey2survey.exceptions.InputError
+        If ``name`` is not a string, is empty, ``.`` or ``..``, holds a path
+        separator (``/`` or ``\\``) or a NUL character, or is absolute or
+        drive-relative: joined to a folder it would name a file outside it.
+
+    Examples
+    --------
+    >>> from survey2survey.utils._files import check_file_stem
+    >>> check_file_stem("gal_001", "pair name")
+    'gal_001'
+    >>> check_file_stem("../x", "pair name")
+    Traceback (most recent call last):
+    ...
+    survey2survey.exceptions.InputError: pair name '../x' is not a plain file name: ...
+    """
+    if not isinstance(name, str):
+        msg = f"{what} must be a string to name a file, got {type(name).__name__} {name!r}"
+        raise InputError(msg)
+    if (name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name
+            or PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive):
+        msg = (f"{what} {name!r} is not a plain file name: it must be non-empty, not '.' or "
+               "'..', and hold no folder separator ('/', '\\'), drive or NUL character, so "
+               "that its file stays inside its folder")
+        raise InputError(msg)
+    return name
 
 
 def atomic_write(path, write, *, overwrite=False):
@@ -37,7 +93,8 @@ def atomic_write(path, write, *, overwrite=False):
     overwrite : bool, optional
         Replace an existing ``path``. Without it the publication is exclusive:
         if ``path`` exists, or another process creates it while ``write`` runs,
-        `FileExistsError` is raised and the existing file is left untouched.
+        `~survey2survey.exceptions.OutputExistsError` (a `FileExistsError`) is
+        raised and the existing file is left untouched.
 
     Returns
     -------
@@ -45,7 +102,7 @@ def atomic_write(path, write, *, overwrite=False):
 
     Raises
     ------
-    FileExistsError
+    survey2survey.exceptions.OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
 
     Notes
@@ -56,7 +113,7 @@ def atomic_write(path, write, *, overwrite=False):
     path = Path(path)
     if not overwrite and os.path.lexists(path):
         msg = f"{str(path)!r} exists; pass overwrite=True to replace it"
-        raise FileExistsError(msg)
+        raise OutputExistsError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -70,7 +127,7 @@ def atomic_write(path, write, *, overwrite=False):
                 os.link(tmp, path)  # fails atomically if another writer got there first
             except FileExistsError:
                 msg = f"{str(path)!r} exists (written by another process meanwhile); not replaced"
-                raise FileExistsError(msg) from None
+                raise OutputExistsError(msg) from None
             except OSError:  # a file system without hard links: exclusive create, then rename
                 _exclusive_rename(tmp, path)
     finally:
@@ -85,6 +142,6 @@ def _exclusive_rename(tmp, path):
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         msg = f"{str(path)!r} exists (written by another process meanwhile); not replaced"
-        raise FileExistsError(msg) from None
+        raise OutputExistsError(msg) from None
     os.close(fd)
     os.replace(tmp, path)

@@ -112,6 +112,18 @@ def test_save_rejects_non_pairs(tmp_path):
         save_pairs([1, 2], tmp_path)
 
 
+@pytest.mark.parametrize("name", ["../x", "sub/x", "/tmp/x", "..", "a\\b"])
+def test_names_never_leave_the_folder(small_pairs, tmp_path, name):
+    """A pair named '../x' (or absolute, or with a separator) is refused before any write."""
+    from dataclasses import replace
+
+    bad = replace(small_pairs[1], name=name)
+    folder = tmp_path / "pairs"
+    with pytest.raises(InputError, match="is not a plain file name"):
+        save_pairs([small_pairs[0], bad], folder)
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the good pair
+
+
 @pytest.mark.parametrize("keep", ["half", "header", "last_hdu"])
 def test_truncated_file_is_named(small_pairs, tmp_path, keep):
     """A truncated file in a pairs folder raises CorruptFileError naming it, not a bare error."""

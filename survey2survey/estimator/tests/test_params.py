@@ -64,13 +64,20 @@ def test_all_parameters_survive_save_and_load(pairs, tmp_path):
     (dict(align_method="nearest"), "align_method must be one of"),
     (dict(precision="fp8"), "precision must be one of"),
     (dict(tile_size=-1), "tile_size must be an integer >= 1"),
+    (dict(overlap=0), "fewer than the translator's receptive-field radius"),
+    (dict(overlap=-3), "overlap must be an integer >= 0"),
+    (dict(tile_size=16), "overlap must be smaller than tile_size=16"),
     (dict(warm_start="yes"), "warm_start must be True or False"),
     (dict(seeing_input="yes"), "seeing_input must be True or False"),
     (dict(seeing_input=True, mode="paper"), "seeing_input=True adds a channel"),
     (dict(nonsense=1), "does not accept"),
 ])
 def test_fit_refuses_invalid_parameters(pairs, params, match):
-    """fit checks every parameter with the one validator: InvalidOptionError, a ValueError."""
+    """fit checks every parameter with the one validator (InvalidOptionError, a ValueError)
+    before any epoch is trained."""
+    epochs = []
     with pytest.raises(InvalidOptionError, match=match):
-        Survey2Survey(**params).fit(pairs[:2], validation=0, progress=False)
+        Survey2Survey(**params).fit(pairs[:2], validation=0, progress=False,
+                                    callbacks=[lambda model, epoch, logs: epochs.append(epoch)])
+    assert epochs == []
     assert issubclass(InvalidOptionError, ValueError)

@@ -36,7 +36,8 @@ def test_file_holds_config(tmp_path):
     path = Translator.create("aecnn", in_channels=1).save(tmp_path / "m.safetensors")
     config, tensors = read_weights_file(path)
     assert config["name"] == "aecnn" and config["in_channels"] == 1
-    assert {"library_version", "torch_version", "sha256", "params"} <= set(config)
+    assert {"library_version", "torch_version", "sha256", "config_sha256",
+            "params"} <= set(config)
     assert "network.down1.0.weight" in tensors
 
 
@@ -60,6 +61,36 @@ def test_tampered_weights_are_refused(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(WeightsFileError, match="do not match their recorded SHA-256"):
         Translator.load(path)
+
+
+def _edit_config(path, edit):
+    """Rewrite a translator file with its JSON configuration edited, tensors untouched."""
+    from safetensors.torch import load_file
+
+    from survey2survey.translators._persistence import METADATA_KEY
+
+    config, _ = read_weights_file(path)
+    edit(config)
+    save_file(load_file(path), path, metadata={METADATA_KEY: json.dumps(config)})
+
+
+def test_edited_configuration_is_refused(tmp_path):
+    """The parameters and metadata are hashed too: resampling none->pool is refused."""
+    model = Translator.create("aecnn", in_channels=1)
+    path = model.save(tmp_path / "m.safetensors", metadata={"hi": [136.7]})
+    config, _ = read_weights_file(path)
+    assert len(config["config_sha256"]) == 64 and config["params"]["resampling"] == "none"
+    _edit_config(path, lambda c: c["params"].update(resampling="pool"))
+    with pytest.raises(WeightsFileError, match=r"configuration of .* \(parameters, metadata\) "
+                                                "does not match its recorded SHA-256"):
+        Translator.load(path)
+    model.save(path, metadata={"hi": [136.7]}, overwrite=True)
+    _edit_config(path, lambda c: c["metadata"].update(hi=[273.4]))
+    with pytest.raises(WeightsFileError, match="was edited"):
+        Translator.load(path)
+    model.save(path, overwrite=True)  # files of earlier versions had no config_sha256: read
+    _edit_config(path, lambda c: c.pop("config_sha256"))
+    assert Translator.load(path).params == model.params
 
 
 def test_corrupt_header_is_refused(tmp_path):

@@ -1,0 +1,833 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+Bad inputs to every public entry point, one table per entry point.
+
+Each row gives the call, the bad input, and the outcome: the exception class and
+a phrase of its message (or, for inputs handled on purpose, a check of the
+result or a warning). Every row also checks that no input object or file was
+modified. Numbers in the ids are the items of the reliability issue (#12); the
+table in ``docs/reliability.rst`` lists the same outcomes.
+"""
+
+import gzip
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+from astropy.io import fits
+from astropy.nddata import CCDData, NDData, StdDevUncertainty
+from astropy.utils.exceptions import AstropyUserWarning
+
+from survey2survey import Survey2Survey, Translator, transform_many
+from survey2survey.alignment import align, regrid
+from survey2survey.cli import EXIT_FAILED, EXIT_USAGE, main
+from survey2survey.datasets import load_pairs, make_survey_pairs, save_pairs
+from survey2survey.exceptions import (
+    ApertureError,
+    BandMismatchError,
+    CorruptFileError,
+    ImageTooSmallError,
+    InputError,
+    InsufficientCoverageError,
+    InvalidDataError,
+    InvalidOptionError,
+    MetricError,
+    MissingWCSError,
+    NoOverlapError,
+    NotFittedError,
+    OutputExistsError,
+    PixelScaleError,
+    ShapeMismatchError,
+    Survey2SurveyError,
+    TrainingDataError,
+    TranslatorError,
+    UnitError,
+    UnknownSurveyError,
+    WeightsFileError,
+)
+from survey2survey.io import Cutout, read_cutout, write_cutout
+from survey2survey.metrics import mssim, pseudo_flux_magnitude
+from survey2survey.tests.helpers import make_wcs
+
+BANDS = "gr"
+SIZE = 24
+
+
+# --- fixtures: a tiny 1-epoch model and its inputs, built once --------------------------
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    """Pairs, a 1-epoch two-band (g, r) model, its file and FITS inputs, built once."""
+    folder = tmp_path_factory.mktemp("bad_inputs")
+    pairs = make_survey_pairs(8, bands=BANDS, source_size=SIZE, seed=3, processes=1,
+                              progress=False)
+    model = Survey2Survey("aecnn", bands=BANDS, epochs=1, batch_size=8)
+    model.fit(pairs, validation=0, progress=False)
+    model_file = model.save(folder / "model.s2s")
+    pairs_dir = save_pairs(pairs[:3], folder / "pairs")
+    inputs = folder / "inputs"
+    inputs.mkdir()
+    for k, pair in enumerate(pairs[:3]):
+        write_cutout(pair.source, inputs / f"c{k}.fits")
+    return SimpleNamespace(folder=folder, pairs=pairs, model=model, model_file=model_file,
+                           pairs_dir=pairs_dir, inputs=inputs, source=pairs[0].source,
+                           target=pairs[0].target)
+
+
+# --- "no input was modified" -------------------------------------------------------------
+
+def _digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _array_print(array):
+    array = np.asanyarray(array)
+    mask = np.ma.getmaskarray(array).tobytes() if np.ma.isMaskedArray(array) else b""
+    body = array.tobytes() if array.dtype != object else repr(array.tolist()).encode()
+    return ("array", str(array.dtype), array.shape, _digest(body), _digest(mask))
+
+
+def _fingerprint(obj):
+    """A comparable summary of everything an input holds (file bytes for paths)."""
+    if isinstance(obj, (str, Path)) and len(str(obj)) < 1000 and Path(obj).exists():
+        path = Path(obj)
+        if path.is_dir():
+            return ("dir", tuple((str(p.relative_to(path)), _digest(p.read_bytes()))
+                                 for p in sorted(path.rglob("*")) if p.is_file()))
+        return ("file", _digest(path.read_bytes()))
+    if isinstance(obj, u.Quantity):
+        return ("quantity", _array_print(obj.value), str(obj.unit))
+    if isinstance(obj, np.ndarray):
+        return _array_print(obj)
+    if isinstance(obj, NDData):
+        header = obj.wcs.to_header_string(relax=True) if obj.wcs is not None else None
+        uncertainty = (None if obj.uncertainty is None
+                       else (type(obj.uncertainty).__name__, _array_print(obj.uncertainty.array)))
+        return ("nddata", _array_print(obj.data), None if obj.mask is None
+                else _array_print(obj.mask), uncertainty, str(obj.unit), repr(dict(obj.meta)),
+                header)
+    if isinstance(obj, Cutout):
+        return ("cutout", tuple((b, _fingerprint(obj[b])) for b in obj.bands),
+                repr(dict(obj.meta)))
+    if isinstance(obj, fits.HDUList):
+        return ("hdulist", tuple(_fingerprint(h) for h in obj))
+    if isinstance(obj, (fits.PrimaryHDU, fits.ImageHDU)):
+        return ("hdu", obj.header.tostring(), None if obj.data is None
+                else _array_print(obj.data))
+    if isinstance(obj, fits.Header):
+        return ("header", obj.tostring())
+    if isinstance(obj, Survey2Survey):
+        weights = [t.weights_sha256() for t in obj.translators_ or []] if obj.is_fitted else []
+        return ("estimator", repr(obj.get_params()), weights)
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, tuple(_fingerprint(o) for o in obj))
+    if isinstance(obj, dict):
+        return ("dict", tuple((k, _fingerprint(v)) for k, v in obj.items()))
+    if hasattr(obj, "wcs") and hasattr(obj, "to_header_string"):  # a WCS
+        return ("wcs", obj.to_header_string(relax=True))
+    if hasattr(obj, "source") and hasattr(obj, "name"):  # a SurveyPair
+        return ("pair", obj.name, _fingerprint(obj.source), _fingerprint(obj.target))
+    return ("value", repr(obj))
+
+
+def _check(call, args, kwargs, expected, phrase):
+    """Run ``call(*args, **kwargs)``: expect the error (or warning, or check); inputs intact."""
+    before = _fingerprint((args, kwargs))
+    if isinstance(expected, type) and issubclass(expected, Warning):
+        with pytest.warns(expected, match=phrase):
+            call(*args, **kwargs)
+    elif isinstance(expected, type) and issubclass(expected, BaseException):
+        with pytest.raises(expected, match=phrase) as info:
+            call(*args, **kwargs)
+        if issubclass(expected, Survey2SurveyError):
+            assert isinstance(info.value, Survey2SurveyError)
+    else:  # handled on purpose: a check of the result
+        expected(call(*args, **kwargs))
+    assert _fingerprint((args, kwargs)) == before, "an input was modified"
+
+
+# --- inputs ----------------------------------------------------------------------------
+
+def _ccd(c, band="g", **changes):
+    """One band of the source cutout as a CCDData (FILTER card kept unless meta= is given)."""
+    image = c.source[band]
+    values = dict(data=image.data.copy(), unit=image.unit, wcs=image.wcs, meta=dict(image.meta))
+    values.update(changes)
+    return CCDData(**values)
+
+
+def _at_scale(c, scale_arcsec):
+    """The source cutout with every band's WCS at another pixel scale."""
+    bands = {b: _ccd(c, b, wcs=make_wcs((SIZE, SIZE), scale_arcsec)) for b in BANDS}
+    return read_cutout(bands)
+
+
+def _truncated(c, tmp, *, gz=False):
+    path = write_cutout(c.source, tmp / "whole.fits")
+    raw = path.read_bytes()
+    with fits.open(path) as hdul:
+        boundary = hdul.fileinfo(2)["hdrLoc"]  # where the second band starts
+    if gz:
+        packed = gzip.compress(raw)
+        out = tmp / "cut.fits.gz"
+        out.write_bytes(packed[:len(packed) * 3 // 4])
+    else:
+        out = tmp / "cut.fits"
+        out.write_bytes(raw[:boundary])
+    path.unlink()
+    return out
+
+
+def _far_bands(c):
+    far = make_wcs((SIZE, SIZE), 0.396, ra=151.1)
+    return {"g": (c.source["g"].data.copy(), c.source["g"].wcs), "r": (c.source["r"].data.copy(),
+                                                                     far)}
+
+
+def _cube(c):
+    return np.stack([c.source[b].data for b in BANDS]), c.source["g"].wcs
+
+
+def _negative_sigma(c):
+    sigma = np.full((SIZE, SIZE), 0.1)
+    sigma[3, 3] = -0.1
+    return _ccd(c, uncertainty=StdDevUncertainty(sigma))
+
+
+def _masked(c):
+    data = np.ma.masked_array(c.source["g"].data.copy(), mask=np.zeros((SIZE, SIZE), bool))
+    data.mask[2, 3] = True
+    return data, c.source["g"].wcs
+
+
+def _has_mask_at(y, x):
+    def check(cutout):
+        assert cutout["g"].mask[y, x] and cutout["g"].mask.sum() == 1
+    return check
+
+
+def _is_float32(cutout):
+    assert cutout["g"].data.dtype == np.float32
+
+
+def _plain_fits(c, tmp):
+    path = tmp / "plain.fits"
+    path.write_text("SIMPLE  = not really a FITS file")
+    return path
+
+
+# --- read_cutout ----------------------------------------------------------------------
+
+READ_CUTOUT = [
+    pytest.param(lambda c, t: ((c.source["g"].data.copy(),), {"bands": "g"}),
+                 InputError, "cannot read a cutout from ndarray", id="bare-array"),
+    pytest.param(lambda c, t: ((_ccd(c, wcs=None),), {}), MissingWCSError, "WCS",
+                 id="ccddata-without-wcs"),
+    pytest.param(lambda c, t: ((_cube(c),), {}), BandMismatchError, "pass bands=",
+                 id="7-cube-without-band-cards"),
+    pytest.param(lambda c, t: ((_far_bands(c),), {}), BandMismatchError,
+                 "do not overlap on the sky", id="7-bands-1-degree-apart"),
+    pytest.param(lambda c, t: ((_truncated(c, t),), {}), CorruptFileError, "truncated",
+                 id="8-truncated-at-hdu-boundary"),
+    pytest.param(lambda c, t: ((_truncated(c, t),), {"bands": "gr"}), CorruptFileError,
+                 "truncated", id="8-truncated-with-bands"),
+    pytest.param(lambda c, t: ((_truncated(c, t, gz=True),), {}), CorruptFileError,
+                 "truncated", id="8-truncated-gz"),
+    pytest.param(lambda c, t: ((_negative_sigma(c),), {}), InvalidDataError,
+                 "negative .* must be >= 0", id="13-negative-stddev"),
+    pytest.param(lambda c, t: (((np.ones((SIZE, SIZE), complex), c.source["g"].wcs),),
+                               {"bands": "g"}), InvalidDataError, "must hold real numbers",
+                 id="16-complex"),
+    pytest.param(lambda c, t: (((np.ones((SIZE, SIZE), bool), c.source["g"].wcs),),
+                               {"bands": "g"}), InvalidDataError, "got dtype bool",
+                 id="16-bool"),
+    pytest.param(lambda c, t: (((np.ones((SIZE, SIZE), object), c.source["g"].wcs),),
+                               {"bands": "g"}), InvalidDataError, "got dtype object",
+                 id="16-object"),
+    pytest.param(lambda c, t: (((np.ones((1, 2, SIZE, SIZE)), c.source["g"].wcs),),
+                               {"bands": "gr"}), InvalidDataError,
+                 "4-D data are not supported", id="20-4d-array"),
+    pytest.param(lambda c, t: ((_ccd(c, meta={}),), {"bands": "gr", "what": "input[0]"}),
+                 BandMismatchError, r"dict \{band: image\} or read_cutout\(\[",
+                 id="23-single-band-for-two"),
+    pytest.param(lambda c, t: (((np.full((SIZE, SIZE), np.nan), c.source["g"].wcs),),
+                               {"bands": "g"}), InvalidDataError, "finite",
+                 id="all-nan"),
+    pytest.param(lambda c, t: ((_ccd(c, unit="m"),), {"unit": "nmgy"}), UnitError, "unit",
+                 id="conflicting-unit"),
+    pytest.param(lambda c, t: ((t / "missing.fits",), {}), InputError, "missing.fits",
+                 id="missing-file"),
+    pytest.param(lambda c, t: ((_plain_fits(c, t),), {}), CorruptFileError, "plain.fits",
+                 id="not-fits"),
+    pytest.param(lambda c, t: ((_masked(c),), {"bands": "g"}), _has_mask_at(2, 3),
+                 None, id="5-masked-array-keeps-mask"),
+    pytest.param(lambda c, t: (((c.source["g"].data.astype(np.float16), c.source["g"].wcs),),
+                               {"bands": "g"}), _is_float32, None, id="16-float16-widened"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), READ_CUTOUT)
+def test_read_cutout(ctx, tmp_path, build, expected, phrase):
+    """read_cutout: the one parser of every input."""
+    args, kwargs = build(ctx, tmp_path)
+    _check(read_cutout, args, kwargs, expected, phrase)
+
+
+# --- write_cutout, save_pairs, load_pairs -------------------------------------------------
+
+def _existing(t, name="out.fits"):
+    path = t / name
+    path.write_bytes(b"earlier result")
+    return path
+
+
+def _pair_named(c, name):
+    from dataclasses import replace
+    return [replace(c.pairs[0], name=name)]
+
+
+def _pairs_with_truncated_file(c, t):
+    import shutil
+    folder = shutil.copytree(c.pairs_dir, t / "pairs")
+    victim = sorted((folder / "target").glob("*.fits"))[1]
+    victim.write_bytes(victim.read_bytes()[:4000])
+    return folder
+
+
+FILES = [
+    pytest.param(write_cutout, lambda c, t: ((c.source, _existing(t)), {}), OutputExistsError,
+                 "exists; pass overwrite=True", id="write-over-existing"),
+    pytest.param(write_cutout, lambda c, t: ((np.ones((4, 4)), t / "x.fits"), {}), InputError,
+                 "cannot read a cutout from ndarray", id="write-bare-array"),
+    pytest.param(save_pairs, lambda c, t: ((_pair_named(c, "../x"), t / "p"), {}), InputError,
+                 "is not a plain file name", id="13-pair-name-dotdot"),
+    pytest.param(save_pairs, lambda c, t: ((_pair_named(c, str(t / "x")), t / "p"), {}),
+                 InputError, "is not a plain file name", id="13-pair-name-absolute"),
+    pytest.param(save_pairs, lambda c, t: (([1, 2], t / "p"), {}), InputError,
+                 "expects SurveyPair objects", id="save-non-pairs"),
+    pytest.param(save_pairs, lambda c, t: ((c.pairs[:1], c.pairs_dir), {}), OutputExistsError,
+                 "exists", id="save-over-existing"),
+    pytest.param(load_pairs, lambda c, t: ((t / "nowhere",), {}), InputError,
+                 "does not exist", id="load-missing-folder"),
+    pytest.param(load_pairs, lambda c, t: ((_pairs_with_truncated_file(c, t),), {}),
+                 CorruptFileError, r"target/.*\.fits", id="14-truncated-pair-file"),
+]
+
+
+@pytest.mark.parametrize(("call", "build", "expected", "phrase"), FILES)
+def test_files(ctx, tmp_path, call, build, expected, phrase):
+    """Writing and reading cutouts and pair folders."""
+    args, kwargs = build(ctx, tmp_path)
+    _check(call, args, kwargs, expected, phrase)
+    if call is save_pairs:  # nothing written, inside or outside the folder
+        assert not (tmp_path / "x.fits").exists() and not (tmp_path / "p").exists()
+
+
+# --- align, regrid --------------------------------------------------------------------
+
+def _shifted_grid(c, arcsec):
+    """The source grid moved east by ``arcsec`` (on the target's own sky)."""
+    ra, dec = c.source["g"].wcs.wcs.crval
+    wcs = make_wcs((SIZE, SIZE), 0.396, ra=ra + arcsec / 3600 / np.cos(np.radians(dec)),
+                   dec=dec)
+    return read_cutout({b: _ccd(c, b, wcs=wcs) for b in BANDS})
+
+
+def _flux_conserved(c):
+    def check(aligned):
+        assert aligned.shape == c.source.shape
+    return check
+
+
+ALIGN = [
+    pytest.param(align, lambda c: ((c.target, _shifted_grid(c, 3600)), {}), NoOverlapError,
+                 "does not overlap the target grid", id="align-no-overlap"),
+    pytest.param(align, lambda c: ((c.target, _shifted_grid(c, 9)), {}),
+                 InsufficientCoverageError, "cover", id="align-partial-overlap"),
+    pytest.param(align, lambda c: ((c.target, c.source), {"method": "nearest"}),
+                 InvalidOptionError, "method must be one of", id="align-bad-method"),
+    pytest.param(align, lambda c: ((c.target, c.source), {"min_coverage": 2}),
+                 InvalidOptionError, "min_coverage", id="align-bad-coverage"),
+    pytest.param(align, lambda c: ((c.target, np.ones((SIZE, SIZE))), {}), InputError,
+                 "cannot take a pixel grid from onto of type ndarray",
+                 id="align-onto-array-without-wcs"),
+    pytest.param(regrid, lambda c: ((c.source, -1 * u.arcsec), {}), InputError,
+                 "pixel_scale must be one positive, finite angle", id="regrid-negative-scale"),
+    pytest.param(regrid, lambda c: ((c.source, 1 * u.m), {}), UnitError,
+                 "pixel_scale must be an angle per pixel", id="regrid-length-scale"),
+    pytest.param(regrid, lambda c: ((c.source, 0.396), {}), UnitError,
+                 "must be a Quantity in arcsec/pix", id="regrid-bare-number"),
+    pytest.param(regrid, lambda c: ((c.source, "1 m"), {}), UnknownSurveyError,
+                 "unknown survey '1 m'; available surveys", id="regrid-unknown-survey"),
+    pytest.param(align, lambda c: ((c.target, c.source), {}), _flux_conserved,
+                 None, id="align-ok"),
+]
+
+
+@pytest.mark.parametrize(("call", "build", "expected", "phrase"), ALIGN)
+def test_alignment(ctx, call, build, expected, phrase):
+    """align and regrid."""
+    args, kwargs = build(ctx)
+    _check(call, args, kwargs, expected, phrase)
+
+
+# --- Survey2Survey.fit ----------------------------------------------------------------
+
+def _fitter(**params):
+    def fit(*args, **kwargs):
+        options = dict(dict(translator="aecnn", bands=BANDS, epochs=1, batch_size=8), **params)
+        return Survey2Survey(**options).fit(*args, **kwargs)
+    return fit
+
+
+_QUIET = {"validation": 0, "progress": False}
+
+
+def _a_file(t):
+    path = t / "file"
+    path.write_text("x")
+    return path
+
+
+FIT = [
+    pytest.param(_fitter(), lambda c, t: (([p.source for p in c.pairs[:2]],), _QUIET),
+                 TrainingDataError, "target cutouts are needed", id="fit-without-targets"),
+    pytest.param(_fitter(overlap=0), lambda c, t: ((c.pairs[:2],), _QUIET),
+                 InvalidOptionError, "receptive-field radius", id="9-overlap-0"),
+    pytest.param(_fitter(tile_size=16), lambda c, t: ((c.pairs[:2],), _QUIET),
+                 InvalidOptionError, "overlap must be smaller than tile_size", id="9-tile-16"),
+    pytest.param(_fitter(overlap=-3), lambda c, t: ((c.pairs[:2],), _QUIET),
+                 InvalidOptionError, "overlap must be an integer >= 0", id="9-overlap-negative"),
+    pytest.param(_fitter(batch_size=-1), lambda c, t: ((c.pairs[:2],), _QUIET),
+                 InvalidOptionError, "batch_size must be an integer >= 1",
+                 id="17-batch-size-negative"),
+    pytest.param(_fitter(mode="bogus"), lambda c, t: ((c.pairs[:2],), _QUIET),
+                 InvalidOptionError, "mode must be one of", id="mode-bogus"),
+    pytest.param(_fitter(n_ensemble=0), lambda c, t: ((c.pairs[:2],), _QUIET),
+                 InvalidOptionError, "n_ensemble must be an integer >= 1", id="n-ensemble-0"),
+    pytest.param(_fitter(device="cuda"), lambda c, t: ((c.pairs[:2],), _QUIET),
+                 TranslatorError, "not available on this machine .*available: cpu",
+                 id="22-cuda-without-cuda",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA present")),
+    pytest.param(_fitter(), lambda c, t: ((c.pairs[:2],), dict(_QUIET, resume=True)),
+                 TranslatorError, "needs the checkpoint_dir", id="13-resume-without-dir"),
+    pytest.param(_fitter(), lambda c, t: ((c.pairs[:2],), dict(_QUIET, checkpoint_dir=_a_file(t))),
+                 TranslatorError, "is not a directory", id="20-checkpoint-dir-is-a-file"),
+    pytest.param(_fitter(), lambda c, t: ((_pairs_with_truncated_file(c, t),), _QUIET),
+                 CorruptFileError, r"target/.*\.fits", id="14-truncated-file-in-pairs-dir"),
+    pytest.param(_fitter(), lambda c, t: (([_at_scale(c, 3.96)], [c.target]), _QUIET),
+                 PixelScaleError, "has 3.96 arcsec pixels but the model expects SDSS's 0.396",
+                 id="6-source-at-3.96-arcsec"),
+    pytest.param(_fitter(), lambda c, t: ((t / "nowhere",), _QUIET), InputError,
+                 "pairs directory .*nowhere' does not exist", id="missing-pairs-dir"),
+    pytest.param(_fitter(), lambda c, t: ((c.inputs,), _QUIET), InputError,
+                 "has no 'source' folder", id="folder-without-source"),
+]
+
+
+@pytest.mark.parametrize(("call", "build", "expected", "phrase"), FIT)
+def test_fit(ctx, tmp_path, call, build, expected, phrase):
+    """Survey2Survey.fit refuses bad data and options before training."""
+    args, kwargs = build(ctx, tmp_path)
+    _check(call, args, kwargs, expected, phrase)
+
+
+# --- Survey2Survey.transform and score ------------------------------------------------
+
+def _brighter(c):
+    return c.source.with_data(c.source.data * 100)
+
+
+def _ood_flagged(out):
+    assert 0 < out["g"].meta["S2SOOD"] <= 1
+
+
+def _mask_carried(out):
+    assert out["g"].mask[2, 3] and out["g"].mask.sum() == 1
+    assert out["r"].mask is None or not out["r"].mask.any()
+
+
+def _masked_bands(c):
+    data = np.ma.masked_array(c.source["g"].data.copy(), mask=np.zeros((SIZE, SIZE), bool))
+    data.mask[2, 3] = True
+    return {"g": (data, c.source["g"].wcs), "r": _ccd(c, "r")}
+
+
+def _transform(c):
+    return c.model.transform
+
+
+TRANSFORM = [
+    pytest.param(lambda c, t: ((_at_scale(c, 3.96),), {}), PixelScaleError,
+                 "resample", id="6-pixel-scale-3.96"),
+    pytest.param(lambda c, t: ((_at_scale(c, 3600),), {}), PixelScaleError,
+                 "resample", id="6-pixel-scale-3600"),
+    pytest.param(lambda c, t: (([_ccd(c, "g", meta={}), _ccd(c, "r", meta={})],), {}),
+                 BandMismatchError, r"dict \{band: image\}", id="23-list-of-single-bands"),
+    pytest.param(lambda c, t: ((c.source,), {"batch_size": -1}), InvalidOptionError,
+                 "batch_size must be an integer >= 1", id="17-batch-size-negative"),
+    pytest.param(lambda c, t: ((c.source,), {"batch_size": 0}), InvalidOptionError,
+                 "batch_size must be an integer >= 1", id="17-batch-size-0"),
+    pytest.param(lambda c, t: (({b: CCDData(np.ones((8, 8)), unit="nmgy", wcs=make_wcs((8, 8)))
+                                 for b in BANDS},), {}), ImageTooSmallError, "8x8",
+                 id="too-small"),
+    pytest.param(lambda c, t: (({b: (np.ones((SIZE, SIZE), complex), c.source[b].wcs)
+                                 for b in BANDS},), {}), InvalidDataError,
+                 "must hold real numbers", id="16-complex"),
+    pytest.param(lambda c, t: (((np.ones((2, SIZE, SIZE)), c.source["g"].wcs),), {}),
+                 BandMismatchError, "order cannot be assumed", id="7-unlabelled-cube"),
+    pytest.param(lambda c, t: (({"g": _ccd(c, "g"), "r": (c.source["r"].data.copy(),
+                                                          make_wcs((SIZE, SIZE), ra=151.1))},),
+                               {}), BandMismatchError, "do not overlap on the sky",
+                 id="7-bands-apart"),
+    pytest.param(lambda c, t: ((c.source,), {"output": _existing(t)}), OutputExistsError,
+                 "exists", id="output-exists"),
+    pytest.param(lambda c, t: (([c.source, c.source],), {"output": t / "o.fits"}), InputError,
+                 "transform_many", id="output-for-a-list"),
+    pytest.param(lambda c, t: ((c.source.data,), {}), InputError,
+                 "cannot read a cutout from ndarray", id="bare-array"),
+    pytest.param(lambda c, t: ((_brighter(c),), {}), AstropyUserWarning,
+                 r"outside the range of the training data \(up to \d+%", id="11-100x-brighter"),
+    pytest.param(lambda c, t: ((c.source.with_data(-c.source.data),), {}), AstropyUserWarning,
+                 "outside the range of the training data", id="11-negated"),
+    pytest.param(lambda c, t: ((_masked_bands(c),), {}), _mask_carried, None,
+                 id="5-masked-array-mask-carried",
+                 marks=pytest.mark.filterwarnings("ignore:.*carry no unit")),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), TRANSFORM)
+@pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
+def test_transform(ctx, tmp_path, build, expected, phrase):
+    """Survey2Survey.transform; the fitted model is not modified either."""
+    args, kwargs = build(ctx, tmp_path)
+    kwargs = dict(kwargs, progress=False)
+    before = _fingerprint(ctx.model)
+    _check(ctx.model.transform, args, kwargs, expected, phrase)
+    assert _fingerprint(ctx.model) == before
+
+
+def test_out_of_range_fraction_in_provenance(ctx):
+    """Item 11: the out-of-range fraction is in each output's S2SOOD card."""
+    with pytest.warns(AstropyUserWarning, match="1 of 1 input cutout"):
+        _ood_flagged(ctx.model.transform(_brighter(ctx), progress=False))
+
+
+SCORE = [
+    pytest.param(lambda c: (([p.source for p in c.pairs[:2]], [c.target]), {}),
+                 TrainingDataError, "got 2 source and 1 target cutouts", id="unequal-lengths"),
+    pytest.param(lambda c: (([c.source],), {}), TrainingDataError, "target cutouts are needed",
+                 id="no-target"),
+    pytest.param(lambda c: (([_at_scale(c, 0.263)], [c.target]), {}), PixelScaleError,
+                 "has 0.263 arcsec pixels", id="6-source-at-des-scale"),
+    pytest.param(lambda c: ((c.pairs[:2],), {}), lambda s: 0 < s <= 1, None,
+                 id="score-is-a-float"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), SCORE)
+def test_score(ctx, build, expected, phrase):
+    """Survey2Survey.score."""
+    args, kwargs = build(ctx)
+    if callable(expected) and not isinstance(expected, type):
+        assert expected(ctx.model.score(*args, progress=False, **kwargs))
+        return
+    _check(ctx.model.score, args, dict(kwargs, progress=False), expected, phrase)
+
+
+def test_unfitted_model_is_refused(ctx):
+    """transform and score before fit: NotFittedError."""
+    model = Survey2Survey("aecnn", bands=BANDS)
+    for call in (model.transform, model.score):
+        _check(call, (ctx.source,), {}, NotFittedError, "not fitted")
+
+
+# --- model files: Survey2Survey.load, Translator.load ---------------------------------
+
+def _rewrite(c, t, name, *, edit_config=None, rehash=True, forge_members=False,
+             edit_member=None):
+    """A copy of the model file with its configuration (or a member's) edited."""
+    from safetensors.torch import load as load_tensors
+    from safetensors.torch import save as save_tensors
+
+    from survey2survey.estimator._archive import _METADATA_KEY, config_sha256
+    from survey2survey.translators._persistence import METADATA_KEY
+    from survey2survey.translators._persistence import config_sha256 as member_sha256
+
+    with zipfile.ZipFile(c.model_file) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    config = json.loads(members["estimator.json"])
+    if edit_config is not None:
+        edit_config(config)
+        if rehash:
+            config["sha256"] = config_sha256(config)
+        members["estimator.json"] = json.dumps(config).encode()
+    for name_ in [n for n in members if n.endswith(".safetensors")]:
+        if not (forge_members or edit_member):
+            continue
+        blob = members[name_]
+        length = int.from_bytes(blob[:8], "little")
+        meta = json.loads(json.loads(blob[8:8 + length])["__metadata__"][METADATA_KEY])
+        if forge_members:  # a careful forger: the copy and its hash follow the edit
+            meta["metadata"][_METADATA_KEY] = config
+            meta["config_sha256"] = member_sha256(meta)
+        if edit_member is not None:
+            edit_member(meta)
+        members[name_] = save_tensors(load_tensors(blob),
+                                      metadata={METADATA_KEY: json.dumps(meta)})
+    out = t / name
+    with zipfile.ZipFile(out, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return out
+
+
+def _set(section, key, value):
+    def edit(config):
+        config[section][key] = value
+    return edit
+
+
+def _bomb(t, *, declared):
+    out = t / "bomb.s2s"
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("estimator.json", b" " * (20 * 2**20 if declared else 2**20))
+    return out
+
+
+def _pickle(t):
+    import pickle
+    out = t / "model.s2s"
+    out.write_bytes(pickle.dumps({"weights": [1.0]}))
+    return out
+
+
+def _hi_doubled(config):
+    config["state"]["codec"]["hi"] = [2 * v for v in config["state"]["codec"]["hi"]]
+
+
+def _member_params(meta):
+    meta["params"]["resampling"] = "pool"
+
+
+LOAD = [
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_hi_doubled, rehash=False),
+                 WeightsFileError, "does not match its recorded SHA-256 \\(it was edited\\)",
+                 id="4-normaliser-hi-doubled"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("params", "target",
+                                                                        "SDSS"),
+                                       rehash=False),
+                 WeightsFileError, "it was edited", id="4-target-des-to-sdss"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("params", "mode",
+                                                                        "bogus")),
+                 WeightsFileError, "saved with another estimator configuration",
+                 id="4-mode-bogus-rehashed"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_member=_member_params),
+                 WeightsFileError, "does not match its recorded SHA-256",
+                 id="4-member-resampling-pool"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("params", "n_ensemble",
+                                                                        0),
+                                       forge_members=True),
+                 WeightsFileError, "n_ensemble must be an integer >= 1",
+                 id="18-forged-n-ensemble-0"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("params", "tile_size",
+                                                                        "abc"),
+                                       forge_members=True),
+                 WeightsFileError, "tile_size must be an integer", id="18-forged-tile-size"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("params", "overlap", 0),
+                                       forge_members=True),
+                 WeightsFileError, "receptive-field radius", id="9-forged-overlap-0"),
+    pytest.param(lambda c, t: _bomb(t, declared=True), WeightsFileError,
+                 "declares .* bytes, over the .* allowed", id="19-zip-bomb-large"),
+    pytest.param(lambda c, t: _bomb(t, declared=False), WeightsFileError, "zip bomb",
+                 id="19-zip-bomb-ratio"),
+    pytest.param(lambda c, t: _pickle(t), WeightsFileError, "not a zip archive",
+                 id="pickle"),
+    pytest.param(lambda c, t: t / "missing.s2s", WeightsFileError, "no such estimator file",
+                 id="missing"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), LOAD)
+def test_load(ctx, tmp_path, build, expected, phrase):
+    """Survey2Survey.load: edited, forged, oversized or foreign files are refused."""
+    _check(Survey2Survey.load, (build(ctx, tmp_path),), {}, expected, phrase)
+    assert Survey2Survey.load(ctx.model_file).is_fitted  # the original still loads
+
+
+def test_translator_load_refuses_pickles_and_edits(ctx, tmp_path):
+    """Translator.load: never unpickles; an edited parameter is refused."""
+    _check(Translator.load, (_pickle(tmp_path),), {}, WeightsFileError, "never unpickles")
+    member = tmp_path / "member.safetensors"
+    ctx.model.translators_[0].save(member)
+    from safetensors.torch import load_file, save_file
+
+    from survey2survey.translators._persistence import METADATA_KEY, read_weights_file
+
+    config, _ = read_weights_file(member)
+    _member_params(config)
+    save_file(load_file(member), member, metadata={METADATA_KEY: json.dumps(config)})
+    _check(Translator.load, (member,), {}, WeightsFileError, "was edited")
+
+
+# --- transform_many -------------------------------------------------------------------
+
+def _copy_inputs(c, t):
+    import shutil
+    return shutil.copytree(c.inputs, t / "inputs")
+
+
+def _partly_filled(c, t):
+    out = t / "out"
+    out.mkdir()
+    (out / "c1.fits").write_bytes(b"an earlier output")
+    return out
+
+
+TRANSFORM_MANY = [
+    pytest.param(lambda c, t: ((c.model, c.inputs), {"output_dir": c.inputs,
+                                                     "overwrite": True}),
+                 InvalidOptionError, "over an input file", id="3-output-over-inputs"),
+    pytest.param(lambda c, t: ((c.model, c.inputs), {"output_dir": _partly_filled(c, t)}),
+                 OutputExistsError, "skip_existing=True", id="15-partly-filled-folder"),
+    pytest.param(lambda c, t: ((c.model, c.inputs), {"batch_size": 0}), InvalidOptionError,
+                 "batch_size must be an integer >= 1", id="17-batch-size-0"),
+    pytest.param(lambda c, t: ((c.model, c.inputs), {"on_error": "ignore"}),
+                 InvalidOptionError, "on_error must be", id="on-error-bogus"),
+    pytest.param(lambda c, t: ((c.model, c.inputs), {"scheduler": "processes"}),
+                 InvalidOptionError, "copy the fitted model", id="processes-scheduler"),
+    pytest.param(lambda c, t: ((c.model, [c.inputs / "c0.fits", t / "missing.fits"]),
+                               {}), InputError, "missing.fits", id="missing-input-named"),
+    pytest.param(lambda c, t: ((c.model, c.inputs), {"skip_existing": True}),
+                 InvalidOptionError, "skip_existing=True needs an output_dir",
+                 id="skip-existing-without-output-dir"),
+    pytest.param(lambda c, t: ((t / "missing.s2s", c.inputs), {}), InputError,
+                 "missing.s2s' cannot be read", id="missing-model-file"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), TRANSFORM_MANY)
+def test_transform_many(ctx, tmp_path, build, expected, phrase):
+    """transform_many refuses before any work; inputs are never replaced."""
+    args, kwargs = build(ctx, tmp_path)
+    _check(transform_many, args, dict(kwargs, progress=False), expected, phrase)
+
+
+# --- metrics --------------------------------------------------------------------------
+
+METRICS = [
+    pytest.param(mssim, lambda: ((np.ones((10, 10)), np.ones((10, 10))), {"data_range": 1}),
+                 MetricError, "at least 11x11 pixels .*got 10x10", id="13-mssim-10px"),
+    pytest.param(mssim, lambda: ((np.ones((16, 16)), np.ones((16, 18))), {"data_range": 1}),
+                 ShapeMismatchError, "must have the same shape", id="mssim-shapes"),
+    pytest.param(mssim, lambda: ((np.ones((16, 16)), np.ones((16, 16))), {}), MetricError,
+                 "data_range is required", id="mssim-float-without-range"),
+    pytest.param(mssim, lambda: ((np.full((16, 16), np.nan), np.ones((16, 16))),
+                                 {"data_range": 1}), MetricError, "no finite pixel",
+                 id="mssim-nan"),
+    pytest.param(pseudo_flux_magnitude, lambda: ((np.ones((16, 16)),), {"r_max": 40}),
+                 ApertureError, "does not fit in the 16x16 image", id="aperture-too-large"),
+    pytest.param(mssim, lambda: ((np.ones((16, 16)), np.ones((16, 16))), {"data_range": 1}),
+                 lambda value: value == pytest.approx(1.0), None, id="mssim-identical"),
+]
+
+
+@pytest.mark.parametrize(("call", "build", "expected", "phrase"), METRICS)
+def test_metrics(call, build, expected, phrase):
+    """The metrics refuse what they cannot measure."""
+    args, kwargs = build()
+    if callable(expected) and not isinstance(expected, type):
+        assert expected(call(*args, **kwargs))
+        return
+    _check(call, args, kwargs, expected, phrase)
+
+
+# --- the command line -----------------------------------------------------------------
+
+def _evaluated(t):
+    out = t / "scores"
+    out.mkdir()
+    (out / "summary.ecsv").write_text("# an earlier result\n")
+    return out
+
+
+def _non_empty(t):
+    out = t / "demo"
+    out.mkdir()
+    (out / "sdss2des.s2s").write_bytes(b"my model")
+    return out
+
+
+def _paper_set_beside_calibrated(c, t):
+    """A results layout whose 'aecnn' set is 8-bit paper-mode output (no MAGZERO)."""
+    import shutil
+    folder = shutil.copytree(c.pairs_dir, t / "heldout")
+    (folder / "aecnn").mkdir()
+    for path in sorted((folder / "target").glob("*.fits")):
+        cutout = read_cutout(path)
+        for band in cutout.bands:
+            del cutout[band].meta["MAGZERO"]
+            cutout[band].meta["S2SMODE"] = "paper"
+        write_cutout(cutout, folder / "aecnn" / path.name)
+    return folder
+
+
+CLI = [
+    pytest.param(lambda c, t: ["evaluate", _paper_set_beside_calibrated(c, t), "-o", t / "e",
+                               "--sets", "source", "target", "aecnn"], EXIT_FAILED,
+                 "8-bit paper mode", id="12-evaluate-paper-beside-calibrated"),
+    pytest.param(lambda c, t: ["demo", "--quick", "-o", _non_empty(t)], EXIT_FAILED,
+                 "not empty", id="2-demo-into-non-empty-folder"),
+    pytest.param(lambda c, t: ["evaluate", c.pairs_dir, "-o", _evaluated(t)], EXIT_FAILED,
+                 "--overwrite", id="15-evaluate-rerun"),
+    pytest.param(lambda c, t: ["transform", c.model_file, c.inputs, "-o", c.inputs,
+                               "--overwrite"], EXIT_USAGE, "over an input file",
+                 id="3-transform-over-inputs"),
+    pytest.param(lambda c, t: ["transform", c.model_file, c.inputs, "-o", _partly_filled(c, t)],
+                 EXIT_FAILED, "--skip-existing", id="15-transform-partly-filled"),
+    pytest.param(lambda c, t: ["transform", t / "none.s2s", c.inputs, "-o", t / "o"],
+                 EXIT_FAILED, "none.s2s", id="missing-model"),
+    pytest.param(lambda c, t: ["transform", c.model_file, c.inputs, "-o", t / "o",
+                               "--batch-size", "-1"], EXIT_USAGE, "batch_size must be",
+                 id="17-cli-batch-size"),
+    pytest.param(lambda c, t: ["fit", c.pairs_dir, "-o", t / "m.s2s", "--resume"], EXIT_USAGE,
+                 "--checkpoint-dir", id="13-cli-resume-without-dir"),
+    pytest.param(lambda c, t: ["fit", c.pairs_dir, "-o", c.model_file], EXIT_FAILED,
+                 "exists; pass --overwrite", id="fit-over-model"),
+    pytest.param(lambda c, t: ["bogus"], EXIT_USAGE, "invalid choice", id="unknown-command"),
+]
+
+
+@pytest.mark.parametrize(("build", "status", "phrase"), CLI)
+def test_cli(ctx, tmp_path, capsys, build, status, phrase):
+    """The command line: exit status 1 or 2, one line without a traceback, nothing replaced."""
+    argv = [str(a) for a in build(ctx, tmp_path)]
+    before = _fingerprint([ctx.folder, tmp_path])
+    assert main(argv) == status
+    err = capsys.readouterr().err
+    assert phrase in err and "Traceback" not in err
+    assert _fingerprint([ctx.folder, tmp_path]) == before
+
+
+def test_fingerprints_see_modifications(ctx, tmp_path):
+    """The "no input was modified" check sees an in-place change of data, mask, meta or file."""
+    ccd = _ccd(ctx)
+    before = _fingerprint(([ccd],))
+    ccd.data[0, 0] += 1
+    assert _fingerprint(([ccd],)) != before
+    for change in (lambda c: c.meta.update(FILTER="r"),
+                   lambda c: setattr(c, "mask", np.zeros((SIZE, SIZE), bool))):
+        ccd = _ccd(ctx)
+        before = _fingerprint({"x": ccd})
+        change(ccd)
+        assert _fingerprint({"x": ccd}) != before
+    path = _existing(tmp_path)
+    before = _fingerprint(tmp_path)
+    path.write_bytes(b"changed")
+    assert _fingerprint(tmp_path) != before and _fingerprint(path) != _fingerprint(tmp_path)
