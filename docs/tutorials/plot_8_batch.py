@@ -4,11 +4,11 @@ A batch: the command line, and Dask on a folder
 
 For more than a handful of cutouts, work with folders of FITS files. The
 ``survey2survey`` command simulates pairs, fits a model and translates a
-folder (see :ref:`cli`); from Python, `~survey2survey.transform_many`
+folder (see :ref:`cli`); from Python, `~survey2survey.estimator.transform_many`
 translates a folder in partitions, optionally on a Dask scheduler, and can
 continue a killed run without redoing or duplicating anything.
 
-The commands are run here through `survey2survey.cli.main`, which takes the
+The commands are run here through ``survey2survey.cli.main``, which takes the
 same arguments as the shell command (``survey2survey simulate ...``) and
 returns its exit status; in a terminal, type the printed lines. Small by
 default (24 pairs of 48 x 48 pixels, 2 epochs); ``S2S_TUTORIAL_SIZE=full``
@@ -66,7 +66,7 @@ survey2survey("transform sdss-des-aecnn pairs/source -o pretrained --skip-existi
 # %%
 # transform_many with Dask
 # ------------------------
-# `~survey2survey.transform_many` takes a fitted estimator (or the file it was
+# `~survey2survey.estimator.transform_many` takes a fitted estimator (or the file it was
 # saved to) and a folder or list of inputs. With ``output_dir`` each result is
 # written atomically and the paths are returned; ``scheduler='threads'`` runs
 # partitions of ``batch_size`` inputs on Dask's threaded scheduler (a

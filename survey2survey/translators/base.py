@@ -100,7 +100,8 @@ class Translator:
         zero (no sigmoid or tanh), as an output head such as
         `~survey2survey.translators.FluxTransportHead` needs: the translator
         then starts as the head's "do nothing". Every translator accepts it
-        (a plug-in that cannot build such a network raises `TranslatorError`).
+        (a plug-in that cannot build such a network raises
+        `~survey2survey.exceptions.TranslatorError`).
     epochs : int, optional
         Epochs trained by `fit` unless it is given ``epochs``.
     batch_size : int, optional
