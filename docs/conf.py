@@ -77,6 +77,8 @@ sphinx_gallery_conf = {
     "examples_dirs": "tutorials",
     "gallery_dirs": "generated/tutorials",
     "filename_pattern": r"^((?!skip_).)*$",
+    # plot_1_... to plot_8_...: the order of the gallery is the order of the file names
+    "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,
