@@ -10,7 +10,8 @@ from ..utils._validation import check_bool, check_choice, check_int, check_numbe
 from ._codec import codec_from_dict, make_codec
 from ._uncertainty import UncertaintyModel
 
-__all__ = ["MODES", "OUTPUT_GRIDS", "FLUX_RECIPE", "PAPER_RECIPE", "check_params",
+__all__ = ["MODES", "OUTPUT_GRIDS", "FLUX_RECIPE", "PAPER_RECIPE", "WARM_START_PARAMS",
+           "with_training_params", "check_params",
            "translator_params_for", "new_translators", "jsonable_params", "fitted_state"]
 
 MODES = ("flux", "paper")
@@ -94,6 +95,41 @@ def check_params(params, translator_params):
 FLUX_RECIPE = {"crop_size": 64, "augment": True, "ema_decay": 0.998, "clip_grad_norm": 1.0}
 #: the paper's optimiser for its AECNN (Sec. 3.1), used in mode='paper' unless set otherwise
 PAPER_RECIPE = {"aecnn": {"optimizer": "adadelta", "learning_rate": 1.0, "schedule": "none"}}
+
+
+#: translator parameters a warm start may change: how to train, not what the network is
+WARM_START_PARAMS = frozenset({
+    "epochs", "batch_size", "seed", "patience", "restore_best", "crop_size", "augment",
+    "ema_decay", "clip_grad_norm", "checkpoint_every", "num_workers", "compile", "amp",
+    "channels_last", "inference_batch_size", "learning_rate", "optimizer", "schedule",
+    "decay_start", "lambda_cycle", "lambda_identity", "lambda_supervised", "pool_size",
+    "gan_loss", "loss"})
+
+
+def with_training_params(translator, translator_params):
+    """
+    ``translator`` with the training parameters of ``translator_params`` (a warm start).
+
+    The values are checked by the translator's own constructor; a parameter that
+    defines the network (its width, resampling, dropout...) cannot change and is
+    refused with `~survey2survey.exceptions.InvalidOptionError`.
+    """
+    current = translator.params
+    changes = {k: v for k, v in translator_params.items()
+               if k != "device" and (k not in current or current[k] != v)}
+    fixed = sorted(set(changes) - WARM_START_PARAMS)
+    if fixed:
+        msg = (f"warm_start continues the fitted network, so {', '.join(fixed)} cannot change "
+               f"(fitted: {', '.join(f'{k}={current.get(k)!r}' for k in fixed)}); fit "
+               "without warm_start to train a new network")
+        raise InvalidOptionError(msg)
+    if not changes:
+        return translator
+    checked = type(translator)(**{**current, **changes}, device=translator.device)
+    for key in changes:
+        setattr(translator, key, getattr(checked, key))
+    translator._params = {**current, **changes}
+    return translator
 
 
 def translator_params_for(translator, translator_params, checked, codec, k=0, *, device=None):

@@ -37,7 +37,13 @@ from ._codec import make_codec
 from ._inference import tiling_options, translate_arrays
 from ._pairs import align_to_sources, prepare_pairs, warn_rejections
 from ._paper import PAPER_Q, PAPER_STRETCH
-from ._params import check_params, fitted_state, jsonable_params, new_translators
+from ._params import (
+    check_params,
+    fitted_state,
+    jsonable_params,
+    new_translators,
+    with_training_params,
+)
 from ._provenance import output_cutout, provenance_header
 from ._scoring import score_rows
 from ._uncertainty import UncertaintyModel, input_noise
@@ -125,7 +131,9 @@ class Survey2Survey:
     warm_start : bool, optional
         When True, `fit` on a fitted estimator continues training its
         translators (and keeps its flux encoding) instead of starting afresh:
-        fine-tuning.
+        fine-tuning. Training parameters set since (``learning_rate``,
+        ``epochs``, ``batch_size``, ``schedule``...) apply to the continued
+        training; parameters that define the network cannot change.
     **translator_params
         Passed to the translator (e.g. ``epochs=3, batch_size=8``).
 
@@ -339,7 +347,8 @@ class Survey2Survey:
             raise InvalidOptionError(msg)
         if warm:  # copies: a fit that fails leaves the fitted model as it was
             codec = self.codec_
-            translators = [copy.deepcopy(t) for t in self.translators_]
+            translators = [with_training_params(copy.deepcopy(t), self.translator_params)
+                           for t in self.translators_]
         else:
             codec = make_codec(checked["mode"], source=checked["source"], target=checked["target"],
                                bands=checked["bands"], seeing=checked["seeing_input"],

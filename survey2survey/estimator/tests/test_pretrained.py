@@ -11,7 +11,7 @@ import survey2survey
 from survey2survey import Survey2Survey, pretrained_models
 from survey2survey.datasets import sample_sdss_frames
 from survey2survey.estimator.pretrained import pretrained_path
-from survey2survey.exceptions import UnknownModelError
+from survey2survey.exceptions import InvalidOptionError, UnknownModelError
 from survey2survey.io import read_cutout
 
 NAME = "sdss-des-aecnn"
@@ -60,7 +60,20 @@ def test_fine_tuning_leaves_the_shipped_file_alone(pairs):
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     tuned = Survey2Survey.from_pretrained(NAME)
     weights = tuned.translators_[0].weights_sha256()
-    tuned.set_params(warm_start=True, epochs=1, batch_size=4)
+    tuned.set_params(warm_start=True, epochs=1, batch_size=4, learning_rate=1e-4)
     tuned.fit(pairs[:6], validation=0, progress=False)
-    assert tuned.translators_[0].weights_sha256() != weights
+    translator = tuned.translators_[0]
+    assert translator.weights_sha256() != weights
+    assert (translator.learning_rate, translator.batch_size) == (1e-4, 4)
+    assert translator.params["learning_rate"] == 1e-4
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_fine_tuning_cannot_change_the_network(pairs):
+    tuned = Survey2Survey.from_pretrained(NAME)
+    tuned.set_params(warm_start=True, dropout=0.2)
+    with pytest.raises(InvalidOptionError, match="dropout cannot change"):
+        tuned.fit(pairs[:6], validation=0, progress=False)
+    tuned.set_params(learning_rate=-1.0, dropout=0.0)
+    with pytest.raises(InvalidOptionError, match="learning_rate"):
+        tuned.fit(pairs[:6], validation=0, progress=False)
