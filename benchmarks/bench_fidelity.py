@@ -22,8 +22,9 @@ truth, on the band sum (g + r + i):
 
 and then the pass/fail lines of the issue's goals for each model. Models are
 saved in ``--work`` and reused when the script runs again (delete them to
-retrain); ``--save-pretrained`` copies the default AECNN to a path (how the
-shipped ``sdss-des-aecnn`` model is made).
+retrain); ``--save-pretrained PATH`` saves the default AECNN, with its
+uncertainty calibrated on the validation pairs, to PATH: how the shipped
+``sdss-des-aecnn`` model (``survey2survey/estimator/data/``) is made.
 
 Usage::
 
@@ -34,7 +35,6 @@ Usage::
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -322,7 +322,9 @@ def main(argv=None):
         meta_rows[name] = meta
         verdicts[name] = goal_lines(row, results["do nothing"], meta.get("stability"))
         if name == "aecnn" and args.save_pretrained:
-            shutil.copyfile(work / "aecnn.s2s", args.save_pretrained)
+            # shipped as measured: calibrated uncertainty, the default precision
+            model.set_params(precision="auto")
+            model.save(args.save_pretrained, overwrite=True)
             print(f"saved the default model to {args.save_pretrained}", flush=True)
         print(format_table(results, protocol.names), flush=True)
     print()
