@@ -4,8 +4,8 @@ Training your own: an AECNN from simulated pairs, and fine-tuning
 
 Simulate pairs of the same galaxies seen by SDSS and DES, fit the paper's AECNN
 on them with `~survey2survey.estimator.Survey2Survey`, then take the shipped
-pretrained model and fine-tune it on the same pairs
-(``set_params(warm_start=True)``). All three are scored on held-out pairs
+pretrained model and fine-tune it on the same pairs (a pretrained model comes
+with ``warm_start=True``, so its ``fit`` continues training). All three are scored on held-out pairs
 against DES and against the noise-free truth.
 
 By default the run is small (40 training pairs of 48 x 48 SDSS pixels, a few
@@ -61,11 +61,11 @@ print(own.history_[0].to_table()[-3:])
 # Fine-tune the pretrained model
 # ------------------------------
 # ``from_pretrained`` gives a fitted estimator (trained on 1,200 simulated
-# pairs). With ``warm_start=True`` a further ``fit`` continues training its
+# pairs) with ``warm_start=True``: a further ``fit`` continues training its
 # network and keeps its flux encoding, instead of starting afresh; the shipped
 # file is not touched. A few epochs at the pretrained model's own settings.
 pretrained = Survey2Survey.from_pretrained("sdss-des-aecnn")
-tuned = Survey2Survey.from_pretrained("sdss-des-aecnn").set_params(warm_start=True)
+tuned = Survey2Survey.from_pretrained("sdss-des-aecnn")
 tuned.fit(train, validation=0.125, epochs=2 if not FULL else 10, progress=False)
 print(tuned.history_[0].to_table())
 

@@ -229,7 +229,8 @@ def run(args):
     table.write(output / "scores.ecsv", overwrite=overwrite)
     summary.write(output / "fidelity.ecsv", overwrite=overwrite)
     print()
-    print("Per held-out galaxy: MSSIM against DES (asinh layer, band mean) and relative "
+    print("Per held-out galaxy: MSSIM against DES (of the asinh-stretched band mean, so "
+          "not the linear-flux MSSIM of `survey2survey evaluate`) and relative "
           "aperture-flux error against the noise-free DES truth")
     table.pprint(max_lines=-1, max_width=-1)
     print()

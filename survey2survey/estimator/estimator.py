@@ -829,9 +829,10 @@ class Survey2Survey:
 
         The models and how they were trained and measured are listed by
         `~survey2survey.pretrained_models` and on the "Pretrained models"
-        documentation page. The result is a fitted estimator: translate with
-        `transform`, or fine-tune on your own pairs after
-        ``set_params(warm_start=True)`` (the shipped file is never modified).
+        documentation page. The result is a fitted estimator with
+        ``warm_start=True``: translate with `transform`, or fine-tune on your
+        own pairs with `fit`, which continues from the pretrained weights (set
+        ``warm_start=False`` to train afresh; the shipped file is never modified).
 
         Parameters
         ----------
@@ -861,7 +862,8 @@ class Survey2Survey:
         """
         from .pretrained import pretrained_path
 
-        return cls.load(pretrained_path(name), device=device)
+        model = cls.load(pretrained_path(name), device=device)
+        return model.set_params(warm_start=True)
 
     def _set_fitted(self, checked, *, codec, translators, training_shape, rejected, n_rejected,
                     history, uncertainty_model=None):

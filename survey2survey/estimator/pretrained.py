@@ -22,7 +22,8 @@ _MODELS = {
     "sdss-des-aecnn": (
         "sdss-des-aecnn.s2s",
         "AECNN, SDSS g,r,i (nanomaggies) -> DES g,r,i (counts, ZP 30) on the SDSS grid, "
-        "flux mode; trained on 1,200 simulated pairs",
+        "flux mode; trained on 1,200 simulated pairs; held-out flux bias 1\" -0.011 mag "
+        "(input +0.222), 8\" +0.001, NMAD 1\" 0.064 (input 0.089)",
     ),
 }
 
@@ -34,7 +35,8 @@ def pretrained_models():
     Returns
     -------
     models : dict
-        Name -> one-line description, for the models whose file is installed.
+        Name -> one-line description (translator, surveys, bands, training data,
+        held-out flux bias and scatter), for the models whose file is installed.
 
     Examples
     --------

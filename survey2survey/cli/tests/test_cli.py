@@ -133,6 +133,7 @@ def test_simulate_fit_transform_evaluate(tmp_path, capsys):
                  "--no-figures", "--sets", "source", "target", "aecnn"]) == EXIT_OK
     printed = capsys.readouterr().out
     assert "mssim" in printed and "aecnn" in printed  # the summary table
+    assert "not the demo's" in printed  # which MSSIM definition this is
     # a re-run refuses the earlier results before any work, in one line
     assert main(["evaluate", tmp_path / "heldout", "-o", tmp_path / "scores"]) == EXIT_FAILED
     assert "--overwrite" in capsys.readouterr().err

@@ -60,7 +60,8 @@ def test_fine_tuning_leaves_the_shipped_file_alone(pairs):
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     tuned = Survey2Survey.from_pretrained(NAME)
     weights = tuned.translators_[0].weights_sha256()
-    tuned.set_params(warm_start=True, epochs=1, batch_size=4, learning_rate=1e-4)
+    assert tuned.warm_start  # fit continues from the pretrained weights
+    tuned.set_params(epochs=1, batch_size=4, learning_rate=1e-4)
     tuned.fit(pairs[:6], validation=0, progress=False)
     translator = tuned.translators_[0]
     assert translator.weights_sha256() != weights
@@ -71,7 +72,7 @@ def test_fine_tuning_leaves_the_shipped_file_alone(pairs):
 
 def test_fine_tuning_cannot_change_the_network(pairs):
     tuned = Survey2Survey.from_pretrained(NAME)
-    tuned.set_params(warm_start=True, dropout=0.2)
+    tuned.set_params(dropout=0.2)
     with pytest.raises(InvalidOptionError, match="dropout cannot change"):
         tuned.fit(pairs[:6], validation=0, progress=False)
     tuned.set_params(learning_rate=-1.0, dropout=0.0)
