@@ -12,7 +12,8 @@ from sphinx_astropy.conf.v3 import *  # noqa: F403
 project = "survey2survey"
 author = "survey2survey developers"
 copyright = f"{datetime.date.today().year}, {author}"  # noqa: A001
-release = metadata.version(project)
+# the public part: a development build's local hash would not fit the sidebar
+release = metadata.version(project).split("+")[0]
 version = ".".join(release.split(".")[:2])
 
 extensions += [  # noqa: F405
@@ -68,6 +69,8 @@ if OFFLINE:
 github_issues_url = "https://github.com/survey2survey/survey2survey/issues/"
 
 html_title = f"{project} v{release}"
+html_static_path = ["_static"]
+html_css_files = ["survey2survey.css"]
 html_theme_options = {
     "github_url": "https://github.com/survey2survey/survey2survey",
 }
