@@ -83,7 +83,7 @@ SEEDS = {"train": 13001, "validation": 13002, "external": 13003, "artefacts": 13
 VALIDATION = 0.05  # the fit's own validation split (model selection)
 MODELS = {"AECNN": "aecnn", "CycleGAN": "cyclegan"}
 #: rows of the table: a set, or a pair 'a/b' (magnitudes and S/N are a's)
-ROWS = ("DES", "SDSS/DES", "AECNN/DES", "CycleGAN/DES", "AECNN/SDSS", "CycleGAN/SDSS")
+ROWS = ("DES", "SDSS", "SDSS/DES", "AECNN/DES", "CycleGAN/DES", "AECNN/SDSS", "CycleGAN/SDSS")
 PAIRS = ("SDSS/DES", "AECNN/DES", "CycleGAN/DES", "AECNN/SDSS", "CycleGAN/SDSS",
          "AECNN/CycleGAN")
 IMAGE_COLUMNS = {"pseudo_flux_magnitude": "F", "signal_to_noise": "S/N",
