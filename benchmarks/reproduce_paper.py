@@ -6,7 +6,7 @@ Simulated SDSS -> DES pairs (DES rendered on the SDSS grid, so pixels compare
 one to one) in three splits: training, validation (held-out pairs of the same
 population) and external (SDSS-only galaxies, fainter and under worse seeing,
 no DES counterpart: the paper's galaxies outside the overlap). The AECNN and
-the CycleGAN are fitted with `~survey2survey.Survey2Survey` on the training
+the CycleGAN are fitted with `~survey2survey.estimator.Survey2Survey` on the training
 pairs and translate the validation and external SDSS cutouts. As in the paper,
 every image is reduced to one layer (the mean of g, r, i, here in DES counts
 at zero point 30) and `~survey2survey.metrics.evaluate` measures:
