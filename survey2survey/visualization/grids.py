@@ -10,6 +10,7 @@ from astropy.visualization import AsinhStretch, ImageNormalize, PercentileInterv
 
 from ..exceptions import ShapeMismatchError
 from ..utils._images import as_stack
+from ..utils._validation import check_number
 
 __all__ = ["plot_comparison_grid", "signed_power_stretch"]
 
@@ -56,8 +57,8 @@ def _row_norm(stack):
 
 
 def plot_comparison_grid(source, reconstructions, *, target=None, n_columns=5,
-                         residual_gamma=0.3, gain_gamma=0.5, source_label="SDSS",
-                         target_label="DES", figure=None, panel_size=1.3):
+                         residual_gamma=0.3, gain_gamma=0.5, stretch_scale=None,
+                         source_label="SDSS", target_label="DES", figure=None, panel_size=1.3):
     """
     Draw the comparison grid of Figs 3 (with ``target``) and 4 (without).
 
@@ -78,6 +79,12 @@ def plot_comparison_grid(source, reconstructions, *, target=None, n_columns=5,
         Number of galaxies (columns) shown.
     residual_gamma, gain_gamma : float, optional
         Power-law stretches (paper: 0.3 and 0.5).
+    stretch_scale : float, optional
+        The difference shown at full colour in the residual and gain rows: the
+        paper's ``P -> (P / 255)^gamma`` is ``stretch_scale=255``, the full range
+        of its 8-bit images (for calibrated fluxes, e.g. the brightest target
+        pixel shown). One scale for all difference rows, so their amplitudes
+        compare. Default: each row's largest ``|difference|``.
     source_label, target_label : str, optional
         Row labels.
     figure : `~matplotlib.figure.Figure`, optional
@@ -93,6 +100,8 @@ def plot_comparison_grid(source, reconstructions, *, target=None, n_columns=5,
     ------
     survey2survey.exceptions.ShapeMismatchError
         If the image sets differ in shape.
+    survey2survey.exceptions.InvalidOptionError
+        If ``stretch_scale`` is not a positive number.
 
     Examples
     --------
@@ -104,6 +113,8 @@ def plot_comparison_grid(source, reconstructions, *, target=None, n_columns=5,
     >>> len(fig.axes)  # 5 rows x 3 columns
     15
     """
+    stretch_scale = check_number(stretch_scale, "stretch_scale", minimum=0,
+                                 exclusive_minimum=True, allow_none=True)
     src, _ = as_stack(source, what="source")
     recs = {str(k): as_stack(v, what=str(k))[0] for k, v in reconstructions.items()}
     tgt = None if target is None else as_stack(target, what="target")[0]
@@ -137,7 +148,7 @@ def plot_comparison_grid(source, reconstructions, *, target=None, n_columns=5,
             shown = stack
         else:
             norm, cmap = None, "RdBu_r"
-            shown = signed_power_stretch(stack, gamma=kind)
+            shown = signed_power_stretch(stack, gamma=kind, scale=stretch_scale)
         for c in range(n):
             ax = axes[r, c]
             ax.imshow(shown[c], origin="lower", cmap=cmap, norm=norm,

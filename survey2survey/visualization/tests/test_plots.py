@@ -6,7 +6,12 @@ from astropy.wcs import WCS
 from matplotlib.figure import Figure
 from numpy.testing import assert_allclose
 
-from survey2survey.exceptions import BandMismatchError, MetricError, ShapeMismatchError
+from survey2survey.exceptions import (
+    BandMismatchError,
+    InvalidOptionError,
+    MetricError,
+    ShapeMismatchError,
+)
 from survey2survey.io import Cutout
 from survey2survey.visualization import (
     lupton_rgb,
@@ -80,6 +85,26 @@ def test_comparison_grid(tmp_path):
     np.testing.assert_array_equal(sdss, before)
     with pytest.raises(ShapeMismatchError, match="shape"):
         plot_comparison_grid(sdss, {"AECNN": sdss[:, :20]})
+
+
+def test_comparison_grid_stretch_scale():
+    """stretch_scale is the paper's (P / 255)^gamma: one fixed scale for the difference rows."""
+    rng = np.random.default_rng(2)
+    sdss = rng.random((2, 16, 16))
+    des, aecnn = 2.1 * sdss, 2 * sdss
+    fig = plot_comparison_grid(sdss, {"AECNN": aecnn}, target=des, n_columns=2,
+                               stretch_scale=255.0)
+    residual = fig.axes[3 * 2].images[0].get_array()  # row 4: AECNN - DES, gamma 0.3
+    gain = fig.axes[4 * 2 + 1].images[0].get_array()  # row 5: AECNN - SDSS, gamma 0.5
+    d = aecnn - des
+    assert_allclose(residual, np.sign(d[0]) * (np.abs(d[0]) / 255) ** 0.3)
+    assert_allclose(gain, ((aecnn - sdss)[1] / 255) ** 0.5)
+    default = plot_comparison_grid(sdss, {"AECNN": aecnn}, target=des, n_columns=2)
+    row = [np.abs(ax.images[0].get_array()).max() for ax in default.axes[6:8]]
+    assert_allclose(max(row), 1.0)  # each row's largest |difference| by default
+    for bad in (0, -1.0, "255"):
+        with pytest.raises(InvalidOptionError, match="stretch_scale"):
+            plot_comparison_grid(sdss, {"AECNN": aecnn}, stretch_scale=bad)
 
 
 def test_signed_power_stretch():
