@@ -274,6 +274,7 @@ def main(argv=None):
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--rows", default=",".join(ROWS), help="models to fit and measure")
     parser.add_argument("--epochs", type=int, help="epochs of the AECNN rows")
+    parser.add_argument("--cycle-epochs", type=int, help="epochs of the CycleGAN row")
     parser.add_argument("--work", type=Path, default=Path("fidelity-work"),
                         help="folder for the fitted models and the results (reused)")
     parser.add_argument("--save-pretrained", type=Path,
@@ -303,7 +304,8 @@ def main(argv=None):
     for name in [r.strip() for r in args.rows.split(",") if r.strip()]:
         if name not in ROWS:
             parser.error(f"unknown row {name!r}; choose from {', '.join(ROWS)}")
-        model, meta = fit_row(name, train, validation, work, epochs, size["cycle_epochs"])
+        model, meta = fit_row(name, train, validation, work, epochs,
+                              args.cycle_epochs or size["cycle_epochs"])
         sources = list(heldout.sources)
         start = time.perf_counter()
         outputs = model.transform(sources, progress=False)
