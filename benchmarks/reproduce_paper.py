@@ -266,10 +266,11 @@ def figures(report, sets, artefacts, out, n_columns):
                                  fontsize="small")
         save(figure, f"fig{number:02d}_{metric}.png")
     figure = plt.figure(figsize=(9, 3.8), layout="constrained")
+    colors = {s: f"C{k}" for k, s in enumerate(subjects["images"])}
     for k, dataset in enumerate(report.profiles):
         profiles = {s: v for s, v in report.profiles[dataset].items() if s in subjects["images"]}
         plot_radial_profiles(report.radius, profiles, ax=figure.add_subplot(1, 2, k + 1),
-                             title=dataset)
+                             title=dataset, colors=colors)
     save(figure, "fig07_radial_profiles.png")
     order = np.argsort(-artefacts["removed"]["AECNN"])[:n_columns]
     scale = float(np.nanmax(artefacts["SDSS (artefacts)"][order]))

@@ -11,7 +11,8 @@ from ._axes import get_axes
 __all__ = ["plot_radial_profiles"]
 
 
-def plot_radial_profiles(radius, profiles, *, ax=None, band=(16, 84), log=True, title=None):
+def plot_radial_profiles(radius, profiles, *, ax=None, band=(16, 84), log=True, title=None,
+                         colors=None):
     """
     Plot the median radial profile of each set, with a shaded percentile band.
 
@@ -29,6 +30,10 @@ def plot_radial_profiles(radius, profiles, *, ax=None, band=(16, 84), log=True, 
         Logarithmic y axis (non-positive medians are not drawn).
     title : str, optional
         Panel title (e.g. the dataset name).
+    colors : mapping, optional
+        ``{label: matplotlib colour}``, so that a set keeps its colour across
+        panels that show different sets; unlisted labels take the colour cycle
+        by position.
 
     Returns
     -------
@@ -60,7 +65,7 @@ def plot_radial_profiles(radius, profiles, *, ax=None, band=(16, 84), log=True, 
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(values, axis=0)
             lo, hi = np.nanpercentile(values, band, axis=0) if band is not None else (None, None)
-        color = f"C{k % 10}"
+        color = (colors or {}).get(label, f"C{k % 10}")
         shown = np.where(median > 0, median, np.nan) if log else median
         ax.plot(radius, shown, color=color, label=str(label))
         if band is not None and len(values) > 1:

@@ -69,6 +69,10 @@ def test_radial_profiles_render(tmp_path):
     _render(figure, tmp_path / "profiles.png")
     with pytest.raises(MetricError, match="radii"):
         plot_radial_profiles(r[:5], profiles)
+    # a set keeps its colour in a panel without the others
+    ax = plot_radial_profiles(r, {"SDSS": profiles["SDSS"]}, ax=Figure().add_subplot(),
+                              colors={"DES": "C0", "SDSS": "C3"})
+    assert ax.lines[0].get_color() == "C3"
 
 
 def test_comparison_grid(tmp_path):
