@@ -62,7 +62,7 @@ SSIM_BETA, SSIM_RANGE = 10.0, 12.0
 PIXEL_SCALE = SDSS.pixel_scale.to_value("arcsec / pix")
 SIZES = {
     "full": {"size": 150, "n_train": 1200, "n_validation": 60, "n_heldout": 240, "epochs": 40,
-             "cycle_epochs": 8},
+             "cycle_epochs": 4},
     "small": {"size": 64, "n_train": 48, "n_validation": 8, "n_heldout": 24, "epochs": 2,
               "cycle_epochs": 1},
 }
