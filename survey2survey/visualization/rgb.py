@@ -98,7 +98,9 @@ def lupton_rgb(cutout, *, bands=None, minimum=0.0, stretch=None, Q=8.0):
     if stretch is None:
         level = np.percentile(np.stack(images), 99.5) - minimum
         stretch = 0.5 * level if level > 0 else 1.0
-    return make_lupton_rgb(*images, minimum=minimum, stretch=stretch, Q=Q)
+    # astropy divides by the summed intensity before masking its zeros (dark sky pixels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return make_lupton_rgb(*images, minimum=minimum, stretch=stretch, Q=Q)
 
 
 def plot_rgb(cutout, *, ax=None, title=None, **kwargs):

@@ -132,3 +132,13 @@ def test_lupton_rgb(tmp_path):
         lupton_rgb(cutout.select("gr"))
     with pytest.raises(BandMismatchError, match="no band"):
         lupton_rgb(cutout, bands="izy")
+
+
+def test_lupton_rgb_of_dark_pixels_warns_nothing():
+    """Zero-intensity pixels (empty sky) give black, without astropy's divide warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rgb = lupton_rgb(np.zeros((3, 8, 8)), stretch=0.5)
+    assert rgb.shape == (8, 8, 3) and not rgb.any()
