@@ -24,8 +24,8 @@ from ..exceptions import InvalidDataError, WeightsFileError
 from ..visualization import lupton_rgb
 from ._paper import average_layer, composite_to_array, to_nanomaggies
 
-__all__ = ["FluxCodec", "PaperCodec", "make_codec", "codec_from_dict", "SEEING_SIGMA",
-           "RANGE_FACTOR", "MAX_WEIGHT"]
+__all__ = ["FluxCodec", "PSFFluxCodec", "PaperCodec", "make_codec", "codec_from_dict",
+           "SEEING_SIGMA", "RANGE_FACTOR", "MAX_WEIGHT", "REGULARIZATION_GRID"]
 
 #: scale of the seeing channel: the lognormal spread of a survey's seeing (about 0.1)
 SEEING_SIGMA = 0.1
@@ -33,6 +33,10 @@ SEEING_SIGMA = 0.1
 RANGE_FACTOR = 2.0
 #: largest per-pixel loss weight (a pixel 30x quieter than the typical target noise)
 MAX_WEIGHT = 1.0e3
+#: the Wiener regularisations tried when a PSF-aware codec is fitted (log-spaced)
+REGULARIZATION_GRID = tuple(10.0 ** np.arange(-4.0, 0.75, 0.25))
+#: at most this many training pairs (central crops of at most 96 px) tune the regularisation
+_TUNING_PAIRS, _TUNING_SIZE = 64, 96
 
 
 class FluxCodec:
@@ -61,6 +65,8 @@ class FluxCodec:
     mode = "flux"
     #: the network's last layer must be linear (and start at zero): the head adds the input
     linear_output = True
+    #: whether the encoding carries both PSFs (`PSFFluxCodec`)
+    psf = False
 
     def __init__(self, source, target, bands, seeing=False):
         self.source = source
@@ -91,12 +97,14 @@ class FluxCodec:
         """Whether the noise scales are known."""
         return self.sigma is not None
 
-    def fit(self, source_flux, source_mask, target_flux, target_mask, *, source_psf=None):
+    def fit(self, source_flux, source_mask, target_flux, target_mask, *, source_psf=None,
+            target_psf=None):
         """
         Fit the noise scales (robust per-band noise of the training sources and targets).
 
-        ``source_psf`` ``(N, C)`` holds each source cutout's PSF FWHM (arcsec,
-        NaN where unknown), needed with ``seeing``.
+        ``source_psf`` ``(N, C, 3)`` holds each source cutout's PSF array (FWHM
+        in arcsec first, NaN where unknown), needed with ``seeing``;
+        ``target_psf`` is unused here.
         """
         def noise(flux, mask):
             values = np.moveaxis(np.asarray(flux, dtype=float), -3, 0)
@@ -119,7 +127,8 @@ class FluxCodec:
         self.lo = RANGE_FACTOR * np.minimum(encoded.min(axis=1), -1.0)
         self.hi = RANGE_FACTOR * np.maximum(encoded.max(axis=1), 1.0)
         if self.seeing:
-            psf = np.asarray(source_psf, dtype=float) if source_psf is not None else None
+            psf = (np.asarray(source_psf, dtype=float)[..., 0] if source_psf is not None
+                   else None)
             if psf is None or not np.isfinite(psf).any():
                 msg = ("seeing_input=True needs the PSF width of the training sources "
                        "(a PSFFWHM card in arcsec in each band's header)")
@@ -133,16 +142,17 @@ class FluxCodec:
         """``(n,)`` values of the seeing channel; 0 (the median) where unknown."""
         if psf is None:
             return np.zeros(n)
-        psf = np.asarray(psf, dtype=float).reshape(n, len(self.bands))
+        psf = np.asarray(psf, dtype=float).reshape(n, len(self.bands), 3)[..., 0]
         with np.errstate(invalid="ignore", divide="ignore"):
             value = np.nanmean(np.log(psf / self.psf_median), axis=1) / SEEING_SIGMA
         return np.where(np.isfinite(value), value, 0.0)
 
-    def encode_source(self, flux, psf=None):
+    def encode_source(self, flux, psf=None, target_psf=None):
         """
         Network input ``(..., C_in, H, W)`` float32 from source-survey fluxes.
 
-        ``psf``: the PSF FWHM per image and band ``(..., C)`` (with ``seeing``).
+        ``psf``: the PSF array per image ``(..., C, 3)`` (with ``seeing``);
+        ``target_psf`` is unused here.
         """
         flux = np.asarray(flux, dtype=float)
         encoded = flux / self.sigma[:, None, None]
@@ -244,6 +254,185 @@ class FluxCodec:
             raise ValueError(msg)
 
 
+class PSFFluxCodec(FluxCodec):
+    """
+    The calibrated-flux encoding with both PSFs as data (PSF-aware translators).
+
+    As `FluxCodec`, plus seven constant channels per band after the image
+    bands: each band's input PSF (FWHM in source pixels, Moffat index, profile)
+    and target PSF, and whether the input PSF was known (from header cards) or
+    the source survey's median stood in for it (`~survey2survey.psf.psf_parameters`).
+    Its head, `~survey2survey.translators.PSFMatchingHead`, first applies the
+    Wiener filter from the input to the target PSF, with one regularisation
+    per band chosen on the training pairs, so a network that outputs zeros is
+    the classical translator.
+
+    PSFs are passed as ``(..., C, 3)`` arrays of (FWHM in arcsec, Moffat index,
+    profile code), NaN where unknown (`~survey2survey.estimator._psfs.band_psf_array`).
+    """
+
+    psf = True
+
+    def __init__(self, source, target, bands):
+        super().__init__(source, target, bands, seeing=False)
+        self.regularization = None
+        self.psf_range = None
+
+    @property
+    def input_channels(self):
+        """Channels of the encoded input: the bands and seven PSF parameters per band."""
+        from ..psf import N_PSF_PARAMETERS
+
+        return len(self.bands) * (1 + N_PSF_PARAMETERS)
+
+    def default_psfs(self, survey):
+        """The median PSF of each band of ``survey`` (its FWHM, profile and Moffat index)."""
+        from ..psf import PSF
+
+        return [PSF(survey.psf_fwhm[b], survey.psf_model, survey.psf_beta) for b in self.bands]
+
+    def parameters(self, source_psf, target_psf, n):
+        """
+        ``(n, C, 7)`` PSF parameters (source pixels) from ``(.., C, 3)`` PSF arrays.
+
+        Unknown source PSFs (NaN FWHM) take the source survey's median and are
+        flagged; unknown target PSFs take the target survey's median.
+        """
+        scale = float(self.source.pixel_scale.to_value("arcsec / pix"))
+        out = np.empty((n, len(self.bands), 7), dtype=np.float32)
+        for k, (role, psf, survey) in enumerate((("source", source_psf, self.source),
+                                                 ("target", target_psf, self.target))):
+            defaults = np.array([[p.fwhm.value, p.beta, p.code]
+                                 for p in self.default_psfs(survey)])
+            values = (np.broadcast_to(defaults, (n,) + defaults.shape) if psf is None
+                      else np.broadcast_to(np.asarray(psf, dtype=float).reshape(
+                          -1, len(self.bands), 3), (n, len(self.bands), 3)))
+            known = np.isfinite(values[..., 0])
+            values = np.where(known[..., None], values, defaults[None])
+            values = np.where(np.isfinite(values), values, defaults[None])
+            out[..., 3 * k] = values[..., 0] / scale
+            out[..., 3 * k + 1] = values[..., 1]
+            out[..., 3 * k + 2] = values[..., 2]
+            if role == "source":
+                out[..., 6] = known
+        return out
+
+    def fit(self, source_flux, source_mask, target_flux, target_mask, *, source_psf=None,
+            target_psf=None):
+        """
+        Fit the noise scales, record the PSF ranges and tune the Wiener regularisation.
+
+        The regularisation of each band is the value of `REGULARIZATION_GRID`
+        whose filtered sources come closest (mean squared error in target-noise
+        units) to the targets, on up to 64 training pairs.
+        """
+        FluxCodec.fit(self, source_flux, source_mask, target_flux, target_mask)
+        n = len(source_flux)
+        params = self.parameters(source_psf, target_psf, n)
+        scale = float(self.source.pixel_scale.to_value("arcsec / pix"))
+        self.psf_range = {
+            "source": (params[..., 0].min(axis=0) * scale, params[..., 0].max(axis=0) * scale),
+            "target": (params[..., 3].min(axis=0) * scale, params[..., 3].max(axis=0) * scale)}
+        self.regularization = self._tune(source_flux, source_mask, target_flux, target_mask,
+                                         params)
+        return self
+
+    def _tune(self, source_flux, source_mask, target_flux, target_mask, params):
+        import torch
+
+        from ..psf import psf_match_batch
+        from ._inputs import center_crop
+
+        n = min(len(source_flux), _TUNING_PAIRS)
+        size = (min(_TUNING_SIZE, np.shape(source_flux)[-2]),
+                min(_TUNING_SIZE, np.shape(source_flux)[-1]))
+        src = center_crop(np.asarray(source_flux[:n], dtype=float), size)
+        tgt = center_crop(np.asarray(target_flux[:n], dtype=float), size)
+        good = center_crop(~(np.asarray(source_mask[:n], bool)
+                             | np.asarray(target_mask[:n], bool)), size)
+        encoded = torch.as_tensor(src / self.sigma[:, None, None], dtype=torch.float32)
+        target = torch.as_tensor(tgt / self.tau[:, None, None], dtype=torch.float32)
+        good = torch.as_tensor(good)
+        factor = torch.as_tensor(self.factor * self.sigma / self.tau,
+                                 dtype=torch.float32).view(1, -1, 1, 1)
+        params = torch.as_tensor(params[:n])
+        errors = []
+        for lam in REGULARIZATION_GRID:
+            restored = psf_match_batch(encoded, params, lam) * factor
+            squared = torch.where(good, (restored - target) ** 2, 0.0)
+            errors.append(squared.sum(dim=(0, 2, 3)).numpy())
+        return np.array(REGULARIZATION_GRID)[np.argmin(np.stack(errors), axis=0)]
+
+    def encode_source(self, flux, psf=None, target_psf=None):
+        """
+        Network input ``(..., C * 8, H, W)`` float32: noise-unit fluxes and PSF parameters.
+
+        ``psf`` and ``target_psf`` are ``(..., C, 3)`` PSF arrays (None or NaN:
+        the survey median).
+        """
+        flux = np.asarray(flux, dtype=float)
+        encoded = flux / self.sigma[:, None, None]
+        flat = encoded.reshape((-1,) + encoded.shape[-3:])
+        params = self.parameters(psf, target_psf, len(flat)).reshape(len(flat), -1)
+        extra = np.broadcast_to(params[:, :, None, None], params.shape + flat.shape[-2:])
+        return np.concatenate([flat, extra], axis=1).reshape(
+            encoded.shape[:-3] + (self.input_channels,) + encoded.shape[-2:]).astype(np.float32)
+
+    def head(self):
+        """The `~survey2survey.translators.PSFMatchingHead` of this encoding."""
+        from ..translators import PSFMatchingHead
+
+        return PSFMatchingHead(self.factor, self.sigma, self.tau, self.regularization)
+
+    def psf_outside_training(self, psf, target_psf):
+        """
+        Messages for PSFs outside the FWHM range of the training pairs (10% margin).
+
+        ``psf``, ``target_psf``: ``(C, 3)`` PSF arrays of one input (NaN unknown).
+        """
+        messages = []
+        if self.psf_range is None:
+            return messages
+        for role, values in (("input", psf), ("target", target_psf)):
+            lo, hi = self.psf_range["source" if role == "input" else "target"]
+            if values is None:
+                continue
+            fwhm = np.asarray(values, dtype=float).reshape(len(self.bands), 3)[:, 0]
+            for band, f, a, b in zip(self.bands, fwhm, lo, hi, strict=True):
+                if np.isfinite(f) and not (0.9 * a <= f <= 1.1 * b):
+                    messages.append(f"{role} PSF FWHM {f:.3g}\" in band {band} is outside the "
+                                    f"training range {a:.3g}\"-{b:.3g}\"")
+        return messages
+
+    def describe_output(self):
+        """A HISTORY line saying what the output values are."""
+        return (f"survey2survey: input bands {','.join(self.bands)} in "
+                f"{self.source.flux_unit}; output in {self.target.name} "
+                f"{self.target.flux_unit} (ZP per band in MAGZERO) at the target PSF in "
+                "PSFFWHM: Wiener PSF matching plus flux moved between neighbouring pixels")
+
+    def to_dict(self):
+        """A JSON-able description (`codec_from_dict` rebuilds the codec)."""
+        state = super().to_dict()
+        state["psf"] = True
+        state["regularization"] = [float(v) for v in self.regularization]
+        state["psf_range"] = {role: [[float(v) for v in lo], [float(v) for v in hi]]
+                              for role, (lo, hi) in self.psf_range.items()}
+        return state
+
+    def _load_dict(self, state):
+        super()._load_dict(state)
+        lam = np.asarray(state["regularization"], dtype=float)
+        if lam.shape != (len(self.bands),) or not np.all(lam > 0):
+            msg = f"regularization must hold one positive value per band {list(self.bands)}"
+            raise ValueError(msg)
+        self.regularization = lam
+        ranges = state["psf_range"]
+        self.psf_range = {role: (np.asarray(ranges[role][0], dtype=float),
+                                 np.asarray(ranges[role][1], dtype=float))
+                          for role in ("source", "target")}
+
+
 class PaperCodec:
     """
     The paper's 8-bit pipeline (``mode='paper'``): Lupton composites in, 8-bit values out.
@@ -259,6 +448,7 @@ class PaperCodec:
     """
 
     mode = "paper"
+    psf = False
     data_range = 255.0
     is_fitted = True  # nothing to fit: the stretch is fixed in physical units
     #: the paper's networks end in a sigmoid: values in [0, 1] are 8-bit values / 255
@@ -278,7 +468,8 @@ class PaperCodec:
 
     output_channels = target_channels = input_channels
 
-    def fit(self, source_flux, source_mask, target_flux, target_mask, *, source_psf=None):
+    def fit(self, source_flux, source_mask, target_flux, target_mask, *, source_psf=None,
+            target_psf=None):
         """Nothing to fit; returns self."""
         return self
 
@@ -296,7 +487,7 @@ class PaperCodec:
         rgb = np.stack([lupton_rgb(image, stretch=self.stretch, Q=self.Q) for image in flat])
         return rgb.reshape(nmgy.shape[:-3] + rgb.shape[1:])
 
-    def encode_source(self, flux, psf=None):
+    def encode_source(self, flux, psf=None, target_psf=None):
         """Network input: 8-bit composites of source fluxes as float32 in [0, 1]."""
         return composite_to_array(self._composites(flux, self.source))
 
@@ -338,10 +529,17 @@ class PaperCodec:
         pass
 
 
-def make_codec(mode, *, source, target, bands, seeing=False, paper_stretch, paper_q):
-    """The (unfitted) codec of ``mode``; the one place the mode is looked at."""
+def make_codec(mode, *, source, target, bands, seeing=False, psf=False, paper_stretch,
+               paper_q):
+    """
+    The (unfitted) codec of ``mode``; the one place the mode is looked at.
+
+    ``psf``: the translator is PSF-aware (`PSFFluxCodec`; ``mode='flux'`` only).
+    """
     if mode == "paper":
         return PaperCodec(source, target, bands, paper_stretch, paper_q)
+    if psf:
+        return PSFFluxCodec(source, target, bands)
     return FluxCodec(source, target, bands, seeing=seeing)
 
 
@@ -358,6 +556,8 @@ def codec_from_dict(state, *, source, target, bands, what="the codec"):
         mode = state["mode"]
         if mode == "paper":
             codec = PaperCodec(source, target, bands, state["stretch"], state["Q"])
+        elif mode == "flux" and state.get("psf", False):
+            codec = PSFFluxCodec(source, target, bands)
         elif mode == "flux":
             codec = FluxCodec(source, target, bands, seeing=bool(state.get("seeing", False)))
         else:

@@ -26,6 +26,7 @@ from ..exceptions import (
 )
 from ..utils._wcs import same_wcs
 from . import _inputs
+from ._psfs import band_psf_array
 
 __all__ = ["PreparedPairs", "pair_lists", "prepare_pairs", "align_to_sources", "warn_rejections"]
 
@@ -43,9 +44,9 @@ class PreparedPairs:
         ``(N, C, H, W)`` stacks (in-painted fluxes, boolean masks) on ``shape``.
     target_sigma : `~numpy.ndarray` or None
         ``(N, C, H, W)`` 1-sigma uncertainties of the targets, when every target has one.
-    source_psf : `~numpy.ndarray`
-        ``(N, C)`` PSF FWHM of each source band in arcsec (``PSFFWHM`` cards), NaN
-        where unknown.
+    source_psf, target_psf : `~numpy.ndarray`
+        ``(N, C, 3)`` PSF arrays of the sources and targets from their header
+        cards (`~survey2survey.estimator._psfs.band_psf_array`), NaN where unknown.
     shape : tuple of int
         The common ``(H, W)``: the smallest side of the kept cutouts.
     rejected : list of (int or str, str)
@@ -62,6 +63,7 @@ class PreparedPairs:
     target_mask: np.ndarray = None
     target_sigma: np.ndarray = None
     source_psf: np.ndarray = None
+    target_psf: np.ndarray = None
     shape: tuple = None
     rejected: list = field(default_factory=list)
     total: int = 0
@@ -237,7 +239,8 @@ def prepare_pairs(source, target, *, bands, source_survey, target_survey, paired
     sigmas = [t.uncertainty_array for t in targets]
     if all(sigma is not None for sigma in sigmas):
         prepared.target_sigma = np.stack([_inputs.center_crop(s, shape) for s in sigmas])
-    prepared.source_psf = np.stack([_inputs.psf_fwhm(c) for c in sources])
+    prepared.source_psf = np.stack([band_psf_array(c, source_survey, bands) for c in sources])
+    prepared.target_psf = np.stack([band_psf_array(c, target_survey, bands) for c in targets])
     return prepared
 
 

@@ -121,7 +121,8 @@ def _without_survey_cards(header, target_name):
     return header
 
 
-def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=None):
+def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=None,
+                  band_cards=None):
     """
     The translated cutout on the input's grid: values, unit, zero point, mask, provenance.
 
@@ -139,6 +140,8 @@ def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=Non
         From `provenance_header`.
     extra_cards : dict, optional
         More cards (keyword: (value, comment)) for this cutout's headers.
+    band_cards : dict, optional
+        Band -> cards for that band's header only (e.g. its output PSF).
     """
     mask = cutout.mask
     bands = {}
@@ -147,7 +150,8 @@ def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=Non
         meta = _without_survey_cards(image.meta, codec.target.name)
         data, unit, cards = codec.output_band(band, values[k])
         meta["FILTER"] = band
-        for key, card in {**cards, **(extra_cards or {})}.items():
+        for key, card in {**cards, **(extra_cards or {}),
+                          **((band_cards or {}).get(band, {}))}.items():
             meta[key] = card
         meta.extend(provenance, update=True)
         bands[band] = CCDData(

@@ -32,6 +32,13 @@ from ..io import write_cutout
 from ..surveys import get_survey
 from ..utils._validation import check_int, parse_bands
 from . import _inputs
+from ._psfs import (
+    OutOfTrainingRangeWarning,
+    band_psf_array,
+    resolve_target_psf,
+    target_psf_cards,
+    warn_unknown_psf,
+)
 from ._archive import read_archive, write_archive
 from ._codec import make_codec
 from ._inference import tiling_options, translate_arrays
@@ -352,6 +359,7 @@ class Survey2Survey:
         else:
             codec = make_codec(checked["mode"], source=checked["source"], target=checked["target"],
                                bands=checked["bands"], seeing=checked["seeing_input"],
+                               psf=_is_psf_aware(self.translator, checked["mode"]),
                                paper_stretch=checked["paper_stretch"],
                                paper_q=checked["paper_q"])
             translators = new_translators(self.translator, self.translator_params, checked,
@@ -371,10 +379,12 @@ class Survey2Survey:
                        training_shape=prepared.shape)
         if not warm:
             codec.fit(prepared.source_flux, prepared.source_mask, prepared.target_flux,
-                      prepared.target_mask, source_psf=prepared.source_psf)
+                      prepared.target_mask, source_psf=prepared.source_psf,
+                      target_psf=prepared.target_psf)
             for translator in translators:
                 translator.set_head(codec.head())
-        x = codec.encode_source(prepared.source_flux, prepared.source_psf)
+        x = codec.encode_source(prepared.source_flux, prepared.source_psf,
+                                prepared.target_psf if codec.psf else None)
         y = codec.encode_target(prepared.target_flux)
         weight = (None if prepared.target_sigma is None
                   else codec.target_weight(prepared.target_sigma, prepared.target_mask))
@@ -395,7 +405,7 @@ class Survey2Survey:
     # --- transform ---------------------------------------------------------------------------
 
     def transform(self, data, *, output=None, overwrite=False, uncertainty=False, n_samples=16,
-                  batch_size=None, resample=False, progress=None):
+                  batch_size=None, resample=False, target_psf=None, progress=None):
         """
         Translate source-survey cutouts into the target survey's look.
 
@@ -427,6 +437,13 @@ class Survey2Survey:
             ``resample=True`` others are first resampled onto it
             (`survey2survey.alignment.regrid`, flux-conserving), and the output
             is on that resampled grid.
+        target_psf : float, `~astropy.units.Quantity`, `~survey2survey.psf.PSF`, dict or cutout, optional
+            PSF-aware translators only (``'psfnet'``, ``'deconvolve'``): the PSF
+            of the output. None (default): the target survey's median PSF of
+            each band. A FWHM (arcsec, or an angle) or a `~survey2survey.psf.PSF`
+            for every band, a dict band -> FWHM/PSF, or a cutout or FITS file of
+            the target-survey data you compare with (its ``PSFFWHM`` cards).
+            Written into each output band's ``PSFFWHM``/``PSFMODEL`` cards.
         progress : bool, optional
             Show a progress bar.
 
@@ -471,7 +488,7 @@ class Survey2Survey:
                                               pixel_scale=True, resample=resample)
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
                                           n_samples=n_samples, batch_size=batch_size,
-                                          progress=progress,
+                                          progress=progress, target_psf=target_psf,
                                           to_target_grid=self.output_grid == "target")
         if output is not None:
             write_cutout(outputs[0], output, overwrite=overwrite)
@@ -486,7 +503,7 @@ class Survey2Survey:
         return finish(network())
 
     def _translation_stages(self, cutouts, what, *, uncertainty, n_samples, batch_size,
-                            progress, to_target_grid, warn_out_of_range=True):
+                            progress, to_target_grid, warn_out_of_range=True, target_psf=None):
         """
         The translation of already-read source cutouts as two calls: ``network()`` runs the
         translators on the encoded images (torch and numpy only, so ``transform_many`` runs
@@ -511,8 +528,11 @@ class Survey2Survey:
         default_batch = getattr(translator, "inference_batch_size", 16) or 16
         batch_size = check_int(default_batch if batch_size is None else batch_size,
                                "batch_size", minimum=1)
-        arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask), _inputs.psf_fwhm(c))
-                  for c in cutouts]
+        codec = self.codec_
+        psfs, target, band_cards = self._psf_inputs(cutouts, what, target_psf,
+                                                    warn=warn_out_of_range)
+        arrays = [codec.encode_source(_inputs.inpaint(c.data, c.mask), psf, target)
+                  for c, psf in zip(cutouts, psfs, strict=True)]
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
                    for a, c in zip(arrays, cutouts, strict=True)]
         if warn_out_of_range:
@@ -536,7 +556,8 @@ class Survey2Survey:
                 target=self.target_.name, mode=self.codec_.mode,
                 history=[self.codec_.describe_output()])
             outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance,
-                                     extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)})
+                                     extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)},
+                                     band_cards=band_cards)
                        for c, v, s, f in zip(cutouts, values, spreads, outside, strict=True)]
             if to_target_grid:
                 from ..alignment import regrid
@@ -551,6 +572,34 @@ class Survey2Survey:
             return outputs
 
         return network, finish
+
+    def _psf_inputs(self, cutouts, what, target_psf, *, warn=True):
+        """
+        The PSF arrays of ``cutouts``, the target PSF array and the output PSF cards.
+
+        Warns once when inputs state no PSF or lie outside the training PSFs.
+        """
+        codec = self.codec_
+        psfs = [band_psf_array(c, self.source_, self.bands_) for c in cutouts]
+        if not codec.psf:
+            if target_psf is not None:
+                msg = (f"target_psf needs a PSF-aware model (translator='psfnet' or "
+                       f"'deconvolve'); this {self.translators_[0].name} model always "
+                       f"imitates the typical {self.target_.name} PSF")
+                raise InvalidOptionError(msg)
+            return psfs, None, None
+        target = resolve_target_psf(target_psf, self.target_, self.bands_)
+        if warn:
+            warn_unknown_psf(psfs, self.bands_, self.source_, what)
+            messages = []
+            for k, psf in enumerate(psfs):
+                messages += [f"{what}[{k}]: {m}" for m in codec.psf_outside_training(psf, target)]
+            if messages:
+                more = f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
+                msg = ("the model was not trained on these PSFs and extrapolates: "
+                       + "; ".join(messages[:3]) + more)
+                warnings.warn(msg, OutOfTrainingRangeWarning, stacklevel=4)
+        return psfs, target, target_psf_cards(target, self.bands_)
 
     def _identity(self):
         """What identifies this fitted model (hashed into ``S2SHASH``)."""
@@ -923,3 +972,17 @@ def _check_transformable(cutout, what, min_size, translator_name):
             msg = f"{what} band {band!r} has every pixel masked: nothing to translate"
             raise InvalidDataError(msg)
 
+
+
+def _is_psf_aware(translator, mode):
+    """Whether ``translator`` (a name or an instance) takes both PSFs (``mode='flux'`` only)."""
+    from ..translators import Translator
+    from ..translators.registry import get_translator
+
+    cls = type(translator) if isinstance(translator, Translator) else get_translator(translator)
+    aware = bool(getattr(cls, "psf_aware", False))
+    if aware and mode != "flux":
+        msg = (f"the {cls.name or cls.__name__} translator takes both PSFs and works on "
+               f"calibrated flux: use mode='flux', not {mode!r}")
+        raise InvalidOptionError(msg)
+    return aware

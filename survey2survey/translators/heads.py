@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["FluxTransportHead", "flux_transport"]
+__all__ = ["FluxTransportHead", "PSFMatchingHead", "flux_transport"]
 
 
 def flux_transport(vx, vy):
@@ -110,3 +110,63 @@ class FluxTransportHead(nn.Module):
         base = self.scale * inputs[:, :channels].float()
         moved = flux_transport(self.scale * raw[:, :channels], self.scale * raw[:, channels:])
         return (base + moved) / self.tau
+
+
+class PSFMatchingHead(FluxTransportHead):
+    """
+    Flux-transport output on top of classical PSF matching (the PSF-aware pipeline).
+
+    The encoded input holds ``C`` image bands (source flux over ``sigma``)
+    followed by ``7 C`` constant channels, each band's PSF parameters
+    (`~survey2survey.psf.psf_parameters`: input and target FWHM in pixels,
+    profiles, whether the input PSF was known). The head first brings every
+    band from its input PSF to its target PSF with the noise-regularised Wiener
+    filter (`~survey2survey.psf.psf_match_batch`), then adds the network's flux
+    transport::
+
+        out = (A W(x) + flux_transport(s h[:C], s h[C:])) / tau
+
+    A network that outputs zeros (its last layer starts at zero) is exactly the
+    classical translator; training can only add what the filter lacks. The
+    Wiener filter conserves flux except what it moves beyond the border, and the
+    transport conserves the rest exactly.
+
+    Parameters
+    ----------
+    factor, source_scale, target_scale : sequence of float
+        As for `FluxTransportHead`.
+    regularization : sequence of float
+        The filter's noise-to-signal ratio ``lambda`` per band.
+    """
+
+    def __init__(self, factor, source_scale, target_scale, regularization):
+        super().__init__(factor, source_scale, target_scale)
+        lam = torch.as_tensor(regularization, dtype=torch.float32).view(-1)
+        if lam.numel() != self.out_channels or not bool(torch.all(lam > 0)):
+            msg = f"regularization must hold one positive value per band, got {regularization}"
+            raise ValueError(msg)
+        self.register_buffer("regularization", lam)
+
+    def psf_parameters(self, inputs):
+        """The ``(N, C, 7)`` PSF parameters held in the constant channels of ``inputs``."""
+        from ..psf import N_PSF_PARAMETERS
+
+        channels = self.out_channels
+        values = inputs[:, channels:channels * (1 + N_PSF_PARAMETERS), 0, 0].float()
+        return values.reshape(len(inputs), channels, N_PSF_PARAMETERS)
+
+    def restore(self, inputs):
+        """The Wiener-filtered image bands ``(N, C, H, W)`` of ``inputs`` (encoded units)."""
+        from ..psf import psf_match_batch
+
+        return psf_match_batch(inputs[:, :self.out_channels], self.psf_parameters(inputs),
+                               self.regularization)
+
+    def forward(self, raw, inputs, restored=None):
+        """The output for network output ``raw``; ``restored`` is `restore` (computed if None)."""
+        channels = self.out_channels
+        if restored is None:
+            restored = self.restore(inputs)
+        raw = raw.float()
+        moved = flux_transport(self.scale * raw[:, :channels], self.scale * raw[:, channels:])
+        return (self.scale * restored.float() + moved) / self.tau

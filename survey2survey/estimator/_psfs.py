@@ -1,0 +1,132 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+The PSFs of inputs and the target PSF a translation is asked for, as the PSF-aware codec takes them.
+
+A PSF array is ``(C, 3)``: per band the FWHM in arcsec, the Moffat index and
+the profile code (`~survey2survey.psf.PROFILES`), NaN where the band's header
+states no PSF width (`~survey2survey.psf.psf_from_header`).
+"""
+
+import warnings
+from collections.abc import Mapping
+
+import astropy.units as u
+import numpy as np
+from astropy.utils.exceptions import AstropyUserWarning
+
+from ..exceptions import InvalidOptionError
+from ..psf import PSF, psf_from_header
+
+__all__ = ["band_psf_array", "resolve_target_psf", "target_psf_cards", "warn_unknown_psf",
+           "UnknownPSFWarning", "OutOfTrainingRangeWarning"]
+
+
+class UnknownPSFWarning(AstropyUserWarning):
+    """An input band states no PSF; the source survey's median stands in for it."""
+
+
+class OutOfTrainingRangeWarning(AstropyUserWarning):
+    """An input lies outside what the model was trained on (PSF, brightness)."""
+
+
+def _row(psf):
+    return [psf.fwhm.to_value(u.arcsec), psf.beta, psf.code]
+
+
+def band_psf_array(cutout, survey, bands=None):
+    """
+    ``(C, 3)`` PSF array of ``cutout``'s bands from their header cards (NaN where unknown).
+
+    ``survey`` supplies the profile and Moffat index that the cards do not state.
+    """
+    rows = []
+    for band in (bands or cutout.bands):
+        psf = psf_from_header(cutout[band].meta, survey)
+        rows.append(_row(psf) if psf is not None else [np.nan, np.nan, np.nan])
+    return np.asarray(rows, dtype=float)
+
+
+def _as_psf(value, survey, band, what):
+    if isinstance(value, PSF):
+        return value
+    try:
+        return PSF(value, survey.psf_model, survey.psf_beta)
+    except InvalidOptionError as exc:
+        msg = f"{what}: {exc}"
+        raise InvalidOptionError(msg) from None
+
+
+def resolve_target_psf(target_psf, survey, bands):
+    """
+    The ``(C, 3)`` PSF array of the target PSF a translation is asked for.
+
+    Parameters
+    ----------
+    target_psf : None, float, `~astropy.units.Quantity`, `~survey2survey.psf.PSF`, dict or cutout
+        None: ``survey``'s median PSF of each band. A FWHM (arcsec or an angle)
+        or a `~survey2survey.psf.PSF`: that PSF in every band (a FWHM takes
+        the target survey's profile). A dict: band -> one of those. Anything
+        `~survey2survey.io.read_cutout` reads (a FITS file or cutout of the data
+        to compare with): the PSF its bands' headers state.
+    survey : `~survey2survey.surveys.Survey`
+        The target survey.
+    bands : tuple of str
+        The bands, in channel order.
+
+    Raises
+    ------
+    survey2survey.exceptions.InvalidOptionError
+        If a FWHM is not a plausible angle, a dict misses a band, or a cutout
+        states no PSF for a band.
+    """
+    if target_psf is None:
+        return np.asarray([_row(PSF(survey.psf_fwhm[b], survey.psf_model, survey.psf_beta))
+                           for b in bands], dtype=float)
+    if isinstance(target_psf, (PSF, u.Quantity, int, float)) and not isinstance(target_psf,
+                                                                                  bool):
+        psf = _as_psf(target_psf, survey, None, "target_psf")
+        return np.asarray([_row(psf)] * len(bands), dtype=float)
+    if isinstance(target_psf, Mapping) and not hasattr(target_psf, "bands"):
+        missing = [b for b in bands if b not in target_psf]
+        if missing:
+            msg = f"target_psf gives no PSF for band(s) {missing}; it has {sorted(target_psf)}"
+            raise InvalidOptionError(msg)
+        return np.asarray([_row(_as_psf(target_psf[b], survey, b, f"target_psf[{b!r}]"))
+                           for b in bands], dtype=float)
+    from ..io import read_cutout
+
+    cutout = read_cutout(target_psf, bands, what="target_psf")
+    values = band_psf_array(cutout, survey, bands)
+    unknown = [b for b, v in zip(bands, values[:, 0], strict=True) if not np.isfinite(v)]
+    if unknown:
+        msg = (f"target_psf: the cutout states no PSF FWHM (PSFFWHM, PSF_FWHM cards) for "
+               f"band(s) {unknown}; give the FWHM instead, e.g. target_psf=1.2")
+        raise InvalidOptionError(msg)
+    return values
+
+
+def target_psf_cards(target_psf, bands):
+    """Header cards (``PSFFWHM``, ``PSFMODEL``, ``PSFBETA``) of each band's target PSF."""
+    from ..psf import PROFILES
+
+    cards = {}
+    for band, (fwhm, beta, code) in zip(bands, np.asarray(target_psf), strict=True):
+        cards[band] = PSF(float(fwhm), PROFILES[int(code)], float(beta)).to_cards()
+    return cards
+
+
+def warn_unknown_psf(psf_arrays, bands, survey, what):
+    """One warning for all inputs whose bands state no PSF."""
+    missing = {}
+    for k, values in enumerate(psf_arrays):
+        for band, fwhm in zip(bands, np.asarray(values)[:, 0], strict=True):
+            if not np.isfinite(fwhm):
+                missing.setdefault(band, []).append(k)
+    if not missing:
+        return
+    parts = [f"band {b} of {len(ks)} input(s) (first: {what}[{ks[0]}])"
+             for b, ks in missing.items()]
+    medians = ", ".join(f"{b} {survey.psf_fwhm[b].to_value(u.arcsec):.3g}\"" for b in missing)
+    msg = (f"no PSF FWHM card (PSFFWHM, PSF_FWHM) in {'; '.join(parts)}: the {survey.name} "
+           f"median PSF ({medians}) stands in for it; set the card for a faithful translation")
+    warnings.warn(msg, UnknownPSFWarning, stacklevel=3)

@@ -1,0 +1,10 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+Point-spread functions as data: a `PSF` per band (a FWHM and a profile), read
+from header cards or given by the user, their optical transfer functions, and
+classical PSF matching (a noise-regularised Wiener filter from one PSF to
+another) in numpy and torch.
+"""
+
+from .matching import *
+from .model import *
