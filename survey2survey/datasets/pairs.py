@@ -21,10 +21,10 @@ from ..exceptions import InputError
 from ..io import Cutout
 from ..surveys import get_survey
 from ..utils._progress import progress_bar
-from ..utils._validation import check_choice, check_int, parse_bands
+from ..utils._validation import check_choice, check_int, check_number, parse_bands
 from ..utils._wcs import wcs_to_header
 from .render import make_wcs, render_scene
-from .scenes import SPLITS, draw_scene, draw_seeing
+from .scenes import SEEING_SIGMA, SPLITS, draw_scene, draw_seeing
 
 __all__ = ["SurveyPair", "SurveyPairs", "make_survey_pairs", "TARGET_GRIDS"]
 
@@ -168,16 +168,19 @@ def _render_pair(task):
     string); `_assemble` turns them into a `SurveyPair` in the calling process.
     """
     (index, seed, split, source, target, bands, source_size, target_size, target_grid,
-     orientation) = task
+     orientation, psf_mode, seeing_spread) = task
     ss = np.random.SeedSequence(seed, spawn_key=(_split_code(split), index))
     rng = np.random.default_rng(ss)
     field = source_size * source.pixel_scale.value
     scene = draw_scene(rng, bands, split=split, field=field)
-    seeing = draw_seeing(rng, split=split), draw_seeing(rng, split=split)
+    seeing = (draw_seeing(rng, split=split, sigma=seeing_spread),
+              draw_seeing(rng, split=split, sigma=seeing_spread))
     angles = rng.uniform(0.0, 360.0, size=2)
     if orientation == "north":
         angles[:] = 0.0
     noise_seeds = rng.integers(1, 2**31 - 1, size=(2, len(bands)))
+    # drawn after everything else, so nominal sets stay what they were
+    realism = draw_psf_realism(rng, source, len(bands)) if psf_mode == "realistic" else None
     name = f"s{seed}_{split}_{index:06d}"
     common = dict(SEED=(seed, "master seed of the simulated set"),
                   PAIRIDX=(index, "index of the pair in the set"),
@@ -186,7 +189,11 @@ def _render_pair(task):
     shape = (source_size, source_size)
     wcs = make_wcs(scene.ra, scene.dec, source.pixel_scale, shape, rotation=angles[0])
     rendered = render_scene(scene, source, wcs, shape, bands=bands, seeing=seeing[0],
-                            seeds=noise_seeds[0])
+                            seeds=noise_seeds[0],
+                            psf_beta=None if realism is None else realism["beta"],
+                            psf_shear=None if realism is None else realism["shear"])
+    if realism is not None:
+        _blur_psf_knowledge(rendered, realism)
     meta = dict(SURVEY=source.name, GRID="native", _unit=source.flux_unit, **common)
     parts = {"source": (wcs_to_header(wcs).tostring(), rendered, meta)}
     if split == "train":
@@ -201,6 +208,30 @@ def _render_pair(task):
         meta = dict(SURVEY=target.name, GRID=target_grid, _unit=target.flux_unit, **common)
         parts["target"] = (wcs_to_header(tgt_wcs).tostring(), rendered, meta)
     return name, scene.to_table(), parts
+
+
+def draw_psf_realism(rng, survey, n_bands):
+    """Per-cutout PSF shape and knowledge errors of ``psf='realistic'`` (see `make_survey_pairs`)."""
+    return {"beta": float(rng.uniform(*_REALISTIC_BETA)) if survey.psf_model == "moffat" else None,
+            "shear": tuple(float(v) for v in rng.normal(0.0, _REALISTIC_SHEAR, size=2)),
+            "fwhm_error": rng.normal(0.0, _REALISTIC_FWHM_ERROR, size=n_bands),
+            "missing": bool(rng.uniform() < _REALISTIC_MISSING)}
+
+
+def _blur_psf_knowledge(rendered, realism):
+    """Write what a user would know of each source band's PSF into its header."""
+    for k, band in enumerate(rendered.values()):
+        header = band.header
+        header["PSFFWHMT"] = (header["PSFFWHM"], "[arcsec] true PSF FWHM (simulation)")
+        if "PSFBETA" in header:
+            header["PSFBETAT"] = (header["PSFBETA"], "true Moffat beta (simulation)")
+        if realism["missing"]:
+            for key in ("PSFFWHM", "PSFBETA", "PSFMODEL"):
+                header.remove(key, ignore_missing=True)
+            continue
+        header["PSFFWHM"] = round(header["PSFFWHM"] * (1.0 + realism["fwhm_error"][k]), 5)
+        if "PSFBETA" in header:
+            header["PSFBETA"] = _NOMINAL_BETA
 
 
 def _assemble(name, catalog, parts):
@@ -220,13 +251,21 @@ def _simulate_pair(task):
     return _assemble(*_render_pair(task))
 
 
+#: ``psf='realistic'``: Moffat index range, shear spread, FWHM-card error, fraction without cards
+_REALISTIC_BETA, _REALISTIC_SHEAR, _REALISTIC_FWHM_ERROR, _REALISTIC_MISSING = (
+    (2.5, 5.0), 0.03, 0.05, 0.10)
+_NOMINAL_BETA = 3.0
+PSF_MODES = ("nominal", "realistic")
+
+
 def _check_size(value, name):
     return check_int(value, name, minimum=8)
 
 
 def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, split="train",
                       target_grid="native", source_size=None, target_size=None,
-                      orientation="north", processes=None, progress=None):
+                      orientation="north", psf="nominal", seeing_spread=None,
+                      processes=None, progress=None):
     """
     Simulate ``n`` pairs of cutouts of the same galaxies seen by two surveys.
 
@@ -263,6 +302,18 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
         covers the same sky area.
     orientation : {'north', 'random'}, optional
         North up / East left, or a random rotation for each cutout.
+    psf : {'nominal', 'realistic'}, optional
+        ``'nominal'``: every PSF has its survey's profile (SDSS Moffat beta 3,
+        DES Kolmogorov) and the headers state it exactly. ``'realistic'``, as
+        PSF knowledge is in real data: each source cutout's PSF has its own
+        Moffat index (uniform 2.5-5) and a small ellipticity (each shear
+        component N(0, 0.03)); its ``PSFFWHM`` card is off by a factor 1 + 0.05
+        N(0, 1), ``PSFBETA`` states the survey's 3.0, and 10% of source
+        cutouts carry no PSF card at all. The true values are in the
+        ``PSFFWHMT``/``PSFBETAT`` cards. Targets keep exact cards.
+    seeing_spread : float, optional
+        Lognormal spread of the seeing factor of each cutout (default 0.10);
+        PSF-aware translators are trained with a wide one (0.2).
     processes : int, optional
         Worker processes (default: ``os.cpu_count()``; 1 renders in this process).
     progress : bool, optional
@@ -317,8 +368,11 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
         processes = os.cpu_count() or 1
     processes = check_int(processes, "processes", minimum=1)
     processes = min(int(processes), n)
+    check_choice(psf, PSF_MODES, "psf")
+    seeing_spread = check_number(SEEING_SIGMA if seeing_spread is None else seeing_spread,
+                                 "seeing_spread", minimum=0, maximum=1)
     tasks = [(k, int(seed), split, source, target, bands, source_size, target_size,
-              target_grid, orientation) for k in range(n)]
+              target_grid, orientation, psf, seeing_spread) for k in range(n)]
     bar = progress_bar(total=n, progress=progress, unit="pair",
                        desc=f"simulating {source.name}->{target.name} pairs")
     results = []

@@ -114,14 +114,19 @@ class RenderedBand:
         self.image, self.truth, self.sigma, self.header = image, truth, sigma, header
 
 
-def _psf(galsim, survey, band, seeing):
+def _psf(galsim, survey, band, seeing, beta=None, shear=None):
     fwhm = survey.psf_fwhm[band].to_value(u.arcsec) * seeing
     gsparams = _gsparams()
     if survey.psf_model == "moffat":
-        return galsim.Moffat(beta=survey.psf_beta, fwhm=fwhm, gsparams=gsparams), fwhm
-    if survey.psf_model == "kolmogorov":
-        return galsim.Kolmogorov(fwhm=fwhm, gsparams=gsparams), fwhm
-    return galsim.Gaussian(fwhm=fwhm, gsparams=gsparams), fwhm
+        psf = galsim.Moffat(beta=survey.psf_beta if beta is None else beta, fwhm=fwhm,
+                            gsparams=gsparams)
+    elif survey.psf_model == "kolmogorov":
+        psf = galsim.Kolmogorov(fwhm=fwhm, gsparams=gsparams)
+    else:
+        psf = galsim.Gaussian(fwhm=fwhm, gsparams=gsparams)
+    if shear is not None and any(shear):
+        psf = psf.shear(g1=float(shear[0]), g2=float(shear[1]))
+    return psf, fwhm
 
 
 def _flux(survey, band, mag):
@@ -153,7 +158,7 @@ def _galaxy_profile(galsim, obj, survey, band):
 
 
 def render_scene(scene, survey, wcs, shape, *, bands=None, seeing=1.0, seeds=None,
-                 noise=True):
+                 noise=True, psf_beta=None, psf_shear=None):
     """
     Render ``scene`` as ``survey`` sees it, on the grid of ``wcs`` and ``shape``.
 
@@ -182,6 +187,10 @@ def render_scene(scene, survey, wcs, shape, *, bands=None, seeing=1.0, seeds=Non
         One GalSim noise seed per band (default: 0, 1, ...).
     noise : bool, optional
         Add noise; if False, ``image`` is the truth and ``sigma`` is `None`.
+    psf_beta : float, optional
+        Moffat index of this rendering (default: the survey's).
+    psf_shear : tuple of float, optional
+        ``(g1, g2)`` shear of the PSF (default: round).
 
     Returns
     -------
@@ -232,7 +241,7 @@ def render_scene(scene, survey, wcs, shape, *, bands=None, seeing=1.0, seeds=Non
     cap = 2 * max(nx, ny) + 2
     out = {}
     for band, seed in zip(bands, seeds, strict=True):
-        psf, fwhm = _psf(galsim, survey, band, seeing)
+        psf, fwhm = _psf(galsim, survey, band, seeing, psf_beta, psf_shear)
         image = galsim.ImageF(nx, ny, wcs=gs_wcs)
         for obj, pos, local in zip(scene.objects, positions, locals_, strict=True):
             if obj["kind"] == "star":
@@ -264,7 +273,11 @@ def render_scene(scene, survey, wcs, shape, *, bands=None, seeing=1.0, seeds=Non
         band_header["PSFMODEL"] = (survey.psf_model, "PSF profile")
         band_header["PSFFWHM"] = (round(fwhm, 5), "[arcsec] PSF FWHM")
         if survey.psf_model == "moffat":
-            band_header["PSFBETA"] = (survey.psf_beta, "Moffat beta")
+            band_header["PSFBETA"] = (survey.psf_beta if psf_beta is None else float(psf_beta),
+                                      "Moffat beta")
+        if psf_shear is not None and any(psf_shear):
+            band_header["PSFG1"] = (float(psf_shear[0]), "PSF shear g1 (simulation)")
+            band_header["PSFG2"] = (float(psf_shear[1]), "PSF shear g2 (simulation)")
         band_header["SEEING"] = (round(float(seeing), 5), "seeing factor applied to FWHM")
         band_header["PIXSCALE"] = (round(float(np.sqrt(area)), 6), "[arcsec/pix] pixel scale")
         band_header["SKYLEVEL"] = (sky, "[BUNIT/pix] sky level subtracted")

@@ -303,6 +303,10 @@ def draw_scene(rng, bands, *, split="train", field=60.0):
     return Scene(ra=ra, dec=dec, bands=bands, objects=objects, split=split)
 
 
-def draw_seeing(rng, *, split="train"):
-    """A lognormal seeing factor (multiplies every band's PSF FWHM of one cutout)."""
-    return float(_SEEING_MEDIAN[split] * rng.lognormal(0.0, SEEING_SIGMA))
+def draw_seeing(rng, *, split="train", sigma=None):
+    """A lognormal seeing factor (multiplies every band's PSF FWHM of one cutout).
+
+    ``sigma`` is the lognormal spread (default `SEEING_SIGMA`, 0.10).
+    """
+    return float(_SEEING_MEDIAN[split] * rng.lognormal(0.0, SEEING_SIGMA if sigma is None
+                                                       else sigma))

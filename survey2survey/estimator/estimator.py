@@ -442,8 +442,9 @@ class Survey2Survey:
             of the output. None (default): the target survey's median PSF of
             each band. A FWHM (arcsec, or an angle) or a `~survey2survey.psf.PSF`
             for every band, a dict band -> FWHM/PSF, or a cutout or FITS file of
-            the target-survey data you compare with (its ``PSFFWHM`` cards).
-            Written into each output band's ``PSFFWHM``/``PSFMODEL`` cards.
+            the target-survey data you compare with (its ``PSFFWHM`` cards); or
+            a list of those, one per input. Written into each output band's
+            ``PSFFWHM``/``PSFMODEL`` cards.
         progress : bool, optional
             Show a progress bar.
 
@@ -529,10 +530,10 @@ class Survey2Survey:
         batch_size = check_int(default_batch if batch_size is None else batch_size,
                                "batch_size", minimum=1)
         codec = self.codec_
-        psfs, target, band_cards = self._psf_inputs(cutouts, what, target_psf,
-                                                    warn=warn_out_of_range)
+        psfs, targets, band_cards = self._psf_inputs(cutouts, what, target_psf,
+                                                     warn=warn_out_of_range)
         arrays = [codec.encode_source(_inputs.inpaint(c.data, c.mask), psf, target)
-                  for c, psf in zip(cutouts, psfs, strict=True)]
+                  for c, psf, target in zip(cutouts, psfs, targets, strict=True)]
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
                    for a, c in zip(arrays, cutouts, strict=True)]
         if warn_out_of_range:
@@ -557,8 +558,9 @@ class Survey2Survey:
                 history=[self.codec_.describe_output()])
             outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance,
                                      extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)},
-                                     band_cards=band_cards)
-                       for c, v, s, f in zip(cutouts, values, spreads, outside, strict=True)]
+                                     band_cards=cards)
+                       for c, v, s, f, cards in zip(cutouts, values, spreads, outside,
+                                                    band_cards, strict=True)]
             if to_target_grid:
                 from ..alignment import regrid
 
@@ -587,19 +589,26 @@ class Survey2Survey:
                        f"'deconvolve'); this {self.translators_[0].name} model always "
                        f"imitates the typical {self.target_.name} PSF")
                 raise InvalidOptionError(msg)
-            return psfs, None, None
-        target = resolve_target_psf(target_psf, self.target_, self.bands_)
+            return psfs, [None] * len(cutouts), [None] * len(cutouts)
+        if isinstance(target_psf, list):  # one per input
+            if len(target_psf) != len(cutouts):
+                msg = (f"target_psf as a list gives one PSF per input: {len(cutouts)} expected, "
+                       f"got {len(target_psf)}")
+                raise InvalidOptionError(msg)
+            targets = [resolve_target_psf(t, self.target_, self.bands_) for t in target_psf]
+        else:
+            targets = [resolve_target_psf(target_psf, self.target_, self.bands_)] * len(cutouts)
         if warn:
             warn_unknown_psf(psfs, self.bands_, self.source_, what)
             messages = []
-            for k, psf in enumerate(psfs):
+            for k, (psf, target) in enumerate(zip(psfs, targets, strict=True)):
                 messages += [f"{what}[{k}]: {m}" for m in codec.psf_outside_training(psf, target)]
             if messages:
                 more = f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
                 msg = ("the model was not trained on these PSFs and extrapolates: "
                        + "; ".join(messages[:3]) + more)
                 warnings.warn(msg, OutOfTrainingRangeWarning, stacklevel=4)
-        return psfs, target, target_psf_cards(target, self.bands_)
+        return psfs, targets, [target_psf_cards(t, self.bands_) for t in targets]
 
     def _identity(self):
         """What identifies this fitted model (hashed into ``S2SHASH``)."""
