@@ -129,7 +129,7 @@ class Protocol:
         return row
 
 
-def fit_model(name, params, train, work, device):
+def fit_model(name, params, train, work, device, minutes=None):
     path = work / f"{name}.s2s"
     if path.exists():
         print(f"[{name}] reusing {path}", flush=True)
@@ -137,10 +137,16 @@ def fit_model(name, params, train, work, device):
             (work / f"{name}.json").read_text())
     start = time.perf_counter()
     model = Survey2Survey(name, seed=0, device=device, **params)
-    model.fit(train, validation=0.05, progress=False)
+    start_fit = time.perf_counter()
+
+    def time_limit(translator, epoch, logs):
+        return minutes is not None and time.perf_counter() - start_fit > 60 * minutes
+
+    model.fit(train, validation=0.05, progress=False, callbacks=[time_limit])
     seconds = time.perf_counter() - start
     model.save(path)
-    meta = {"fit_seconds": seconds, "params": params}
+    meta = {"fit_seconds": seconds, "params": params,
+            "epochs_run": len(model.history_[0].get("loss", [])) if model.history_ else 0}
     (work / f"{name}.json").write_text(json.dumps(meta))
     print(f"[{name}] fitted in {seconds:.0f} s", flush=True)
     return model, meta
@@ -218,6 +224,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--n-train", type=int, default=None)
     parser.add_argument("--save-pretrained", type=Path, default=None)
+    parser.add_argument("--fit-minutes", type=float, default=None,
+                        help="stop training psfnet after this long (the best epoch is kept)")
     parser.add_argument("--aecnn", action="store_true", help="add the shipped PSF-blind AECNN")
     args = parser.parse_args(argv)
     config = dict(SIZES[args.size])
@@ -234,7 +242,7 @@ def main(argv=None):
     models = {"deconvolve": fit_model("deconvolve", {}, train, args.work, args.device)[0],
               "psfnet": fit_model("psfnet", {"epochs": config["epochs"],
                                              "width": config["width"]},
-                                  train, args.work, args.device)[0]}
+                                  train, args.work, args.device, args.fit_minutes)[0]}
     if args.aecnn:
         models["aecnn (shipped, PSF-blind)"] = Survey2Survey.from_pretrained("sdss-des-aecnn")
     if args.save_pretrained is not None:

@@ -56,7 +56,7 @@ def _as_psf(value, survey, band, what):
         raise InvalidOptionError(msg) from None
 
 
-def resolve_target_psf(target_psf, survey, bands):
+def resolve_target_psf(target_psf, survey, bands, *, what="target_psf"):
     """
     The ``(C, 3)`` PSF array of the target PSF a translation is asked for.
 
@@ -72,6 +72,8 @@ def resolve_target_psf(target_psf, survey, bands):
         The target survey.
     bands : tuple of str
         The bands, in channel order.
+    what : str, optional
+        The parameter's name, for messages (``'input_psf'`` resolves the same forms).
 
     Raises
     ------
@@ -84,23 +86,23 @@ def resolve_target_psf(target_psf, survey, bands):
                            for b in bands], dtype=float)
     if isinstance(target_psf, (PSF, u.Quantity, int, float)) and not isinstance(target_psf,
                                                                                   bool):
-        psf = _as_psf(target_psf, survey, None, "target_psf")
+        psf = _as_psf(target_psf, survey, None, what)
         return np.asarray([_row(psf)] * len(bands), dtype=float)
     if isinstance(target_psf, Mapping) and not hasattr(target_psf, "bands"):
         missing = [b for b in bands if b not in target_psf]
         if missing:
-            msg = f"target_psf gives no PSF for band(s) {missing}; it has {sorted(target_psf)}"
+            msg = f"{what} gives no PSF for band(s) {missing}; it has {sorted(target_psf)}"
             raise InvalidOptionError(msg)
-        return np.asarray([_row(_as_psf(target_psf[b], survey, b, f"target_psf[{b!r}]"))
+        return np.asarray([_row(_as_psf(target_psf[b], survey, b, f"{what}[{b!r}]"))
                            for b in bands], dtype=float)
     from ..io import read_cutout
 
-    cutout = read_cutout(target_psf, bands, what="target_psf")
+    cutout = read_cutout(target_psf, bands, what=what)
     values = band_psf_array(cutout, survey, bands)
     unknown = [b for b, v in zip(bands, values[:, 0], strict=True) if not np.isfinite(v)]
     if unknown:
-        msg = (f"target_psf: the cutout states no PSF FWHM (PSFFWHM, PSF_FWHM cards) for "
-               f"band(s) {unknown}; give the FWHM instead, e.g. target_psf=1.2")
+        msg = (f"{what}: the cutout states no PSF FWHM (PSFFWHM, PSF_FWHM cards) for "
+               f"band(s) {unknown}; give the FWHM instead, e.g. {what}=1.2")
         raise InvalidOptionError(msg)
     return values
 

@@ -405,7 +405,8 @@ class Survey2Survey:
     # --- transform ---------------------------------------------------------------------------
 
     def transform(self, data, *, output=None, overwrite=False, uncertainty=False, n_samples=16,
-                  batch_size=None, resample=False, target_psf=None, progress=None):
+                  batch_size=None, resample=False, input_psf=None, target_psf=None,
+                  progress=None):
         """
         Translate source-survey cutouts into the target survey's look.
 
@@ -437,6 +438,12 @@ class Survey2Survey:
             ``resample=True`` others are first resampled onto it
             (`survey2survey.alignment.regrid`, flux-conserving), and the output
             is on that resampled grid.
+        input_psf : float, `~astropy.units.Quantity`, `~survey2survey.psf.PSF`, dict or list, optional
+            PSF-aware translators only: the PSF of the input bands, where their
+            headers do not state it (``PSFFWHM``, ``PSF_FWHM`` cards) or state
+            it wrongly; the forms of ``target_psf`` (a FWHM takes the source
+            survey's profile). None: the cards, else the source survey's median
+            with a warning.
         target_psf : float, `~astropy.units.Quantity`, `~survey2survey.psf.PSF`, dict or cutout, optional
             PSF-aware translators only (``'psfnet'``, ``'deconvolve'``): the PSF
             of the output. None (default): the target survey's median PSF of
@@ -490,6 +497,7 @@ class Survey2Survey:
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
                                           n_samples=n_samples, batch_size=batch_size,
                                           progress=progress, target_psf=target_psf,
+                                          input_psf=input_psf,
                                           to_target_grid=self.output_grid == "target")
         if output is not None:
             write_cutout(outputs[0], output, overwrite=overwrite)
@@ -504,7 +512,8 @@ class Survey2Survey:
         return finish(network())
 
     def _translation_stages(self, cutouts, what, *, uncertainty, n_samples, batch_size,
-                            progress, to_target_grid, warn_out_of_range=True, target_psf=None):
+                            progress, to_target_grid, warn_out_of_range=True, target_psf=None,
+                            input_psf=None):
         """
         The translation of already-read source cutouts as two calls: ``network()`` runs the
         translators on the encoded images (torch and numpy only, so ``transform_many`` runs
@@ -531,7 +540,8 @@ class Survey2Survey:
                                "batch_size", minimum=1)
         codec = self.codec_
         psfs, targets, band_cards = self._psf_inputs(cutouts, what, target_psf,
-                                                     warn=warn_out_of_range)
+                                                     warn=warn_out_of_range,
+                                                     input_psf=input_psf)
         arrays = [codec.encode_source(_inputs.inpaint(c.data, c.mask), psf, target)
                   for c, psf, target in zip(cutouts, psfs, targets, strict=True)]
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
@@ -575,29 +585,25 @@ class Survey2Survey:
 
         return network, finish
 
-    def _psf_inputs(self, cutouts, what, target_psf, *, warn=True):
+    def _psf_inputs(self, cutouts, what, target_psf, *, warn=True, input_psf=None):
         """
-        The PSF arrays of ``cutouts``, the target PSF array and the output PSF cards.
+        The PSF arrays of ``cutouts``, the target PSF arrays and the output PSF cards.
 
         Warns once when inputs state no PSF or lie outside the training PSFs.
         """
         codec = self.codec_
         psfs = [band_psf_array(c, self.source_, self.bands_) for c in cutouts]
         if not codec.psf:
-            if target_psf is not None:
-                msg = (f"target_psf needs a PSF-aware model (translator='psfnet' or "
-                       f"'deconvolve'); this {self.translators_[0].name} model always "
-                       f"imitates the typical {self.target_.name} PSF")
-                raise InvalidOptionError(msg)
+            for name, value in (("target_psf", target_psf), ("input_psf", input_psf)):
+                if value is not None:
+                    msg = (f"{name} needs a PSF-aware model (translator='psfnet' or "
+                           f"'deconvolve'); this {self.translators_[0].name} model always "
+                           f"imitates the typical {self.target_.name} PSF")
+                    raise InvalidOptionError(msg)
             return psfs, [None] * len(cutouts), [None] * len(cutouts)
-        if isinstance(target_psf, list):  # one per input
-            if len(target_psf) != len(cutouts):
-                msg = (f"target_psf as a list gives one PSF per input: {len(cutouts)} expected, "
-                       f"got {len(target_psf)}")
-                raise InvalidOptionError(msg)
-            targets = [resolve_target_psf(t, self.target_, self.bands_) for t in target_psf]
-        else:
-            targets = [resolve_target_psf(target_psf, self.target_, self.bands_)] * len(cutouts)
+        targets = self._per_input_psfs(target_psf, self.target_, len(cutouts), "target_psf")
+        if input_psf is not None:
+            psfs = self._per_input_psfs(input_psf, self.source_, len(cutouts), "input_psf")
         if warn:
             warn_unknown_psf(psfs, self.bands_, self.source_, what)
             messages = []
@@ -609,6 +615,15 @@ class Survey2Survey:
                        + "; ".join(messages[:3]) + more)
                 warnings.warn(msg, OutOfTrainingRangeWarning, stacklevel=4)
         return psfs, targets, [target_psf_cards(t, self.bands_) for t in targets]
+
+    def _per_input_psfs(self, value, survey, n, name):
+        """One ``(C, 3)`` PSF array per input from a ``target_psf``/``input_psf`` value."""
+        if isinstance(value, list):  # one per input
+            if len(value) != n:
+                msg = f"{name} as a list gives one PSF per input: {n} expected, got {len(value)}"
+                raise InvalidOptionError(msg)
+            return [resolve_target_psf(v, survey, self.bands_, what=name) for v in value]
+        return [resolve_target_psf(value, survey, self.bands_, what=name)] * n
 
     def _identity(self):
         """What identifies this fitted model (hashed into ``S2SHASH``)."""

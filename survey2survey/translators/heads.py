@@ -163,10 +163,16 @@ class PSFMatchingHead(FluxTransportHead):
                                self.regularization)
 
     def forward(self, raw, inputs, restored=None):
-        """The output for network output ``raw``; ``restored`` is `restore` (computed if None)."""
+        """
+        The output for network output ``raw`` (None: no transport).
+
+        ``restored`` is `restore`'s result (computed if None).
+        """
         channels = self.out_channels
         if restored is None:
             restored = self.restore(inputs)
+        if raw is None:  # no transport (the classical translator)
+            return self.scale * restored.float() / self.tau
         raw = raw.float()
         moved = flux_transport(self.scale * raw[:, :channels], self.scale * raw[:, channels:])
         return (self.scale * restored.float() + moved) / self.tau
