@@ -194,6 +194,9 @@ def _render_pair(task):
                             psf_shear=None if realism is None else realism["shear"])
     if realism is not None:
         _blur_psf_knowledge(rendered, realism)
+    elif psf_mode == "exact":
+        for band in rendered.values():
+            band.header["PSFEXACT"] = (True, "PSF profile known exactly (simulation)")
     meta = dict(SURVEY=source.name, GRID="native", _unit=source.flux_unit, **common)
     parts = {"source": (wcs_to_header(wcs).tostring(), rendered, meta)}
     if split == "train":
@@ -255,7 +258,7 @@ def _simulate_pair(task):
 _REALISTIC_BETA, _REALISTIC_SHEAR, _REALISTIC_FWHM_ERROR, _REALISTIC_MISSING = (
     (2.5, 5.0), 0.03, 0.05, 0.10)
 _NOMINAL_BETA = 3.0
-PSF_MODES = ("nominal", "realistic")
+PSF_MODES = ("nominal", "realistic", "exact")
 
 
 def _check_size(value, name):
@@ -302,9 +305,11 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
         covers the same sky area.
     orientation : {'north', 'random'}, optional
         North up / East left, or a random rotation for each cutout.
-    psf : {'nominal', 'realistic'}, optional
+    psf : {'nominal', 'exact', 'realistic'}, optional
         ``'nominal'``: every PSF has its survey's profile (SDSS Moffat beta 3,
-        DES Kolmogorov) and the headers state it exactly. ``'realistic'``, as
+        DES Kolmogorov) and the headers state it exactly; ``'exact'``: the same
+        with ``PSFEXACT = T`` in the source headers, which tells PSF-aware
+        translators to trust them. ``'realistic'``, as
         PSF knowledge is in real data: each source cutout's PSF has its own
         Moffat index (uniform 2.5-5) and a small ellipticity (each shear
         component N(0, 0.03)); its ``PSFFWHM`` card is off by a factor 1 + 0.05

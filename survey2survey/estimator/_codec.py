@@ -102,7 +102,7 @@ class FluxCodec:
         """
         Fit the noise scales (robust per-band noise of the training sources and targets).
 
-        ``source_psf`` ``(N, C, 3)`` holds each source cutout's PSF array (FWHM
+        ``source_psf`` ``(N, C, 4)`` holds each source cutout's PSF array (FWHM
         in arcsec first, NaN where unknown), needed with ``seeing``;
         ``target_psf`` is unused here.
         """
@@ -142,7 +142,7 @@ class FluxCodec:
         """``(n,)`` values of the seeing channel; 0 (the median) where unknown."""
         if psf is None:
             return np.zeros(n)
-        psf = np.asarray(psf, dtype=float).reshape(n, len(self.bands), 3)[..., 0]
+        psf = np.asarray(psf, dtype=float).reshape(n, len(self.bands), -1)[..., 0]
         with np.errstate(invalid="ignore", divide="ignore"):
             value = np.nanmean(np.log(psf / self.psf_median), axis=1) / SEEING_SIGMA
         return np.where(np.isfinite(value), value, 0.0)
@@ -151,7 +151,7 @@ class FluxCodec:
         """
         Network input ``(..., C_in, H, W)`` float32 from source-survey fluxes.
 
-        ``psf``: the PSF array per image ``(..., C, 3)`` (with ``seeing``);
+        ``psf``: the PSF array per image ``(..., C, 4)`` (with ``seeing``);
         ``target_psf`` is unused here.
         """
         flux = np.asarray(flux, dtype=float)
@@ -267,8 +267,8 @@ class PSFFluxCodec(FluxCodec):
     per band chosen on the training pairs, so a network that outputs zeros is
     the classical translator.
 
-    PSFs are passed as ``(..., C, 3)`` arrays of (FWHM in arcsec, Moffat index,
-    profile code), NaN where unknown (`~survey2survey.estimator._psfs.band_psf_array`).
+    PSFs are passed as ``(..., C, 4)`` arrays of (FWHM in arcsec, Moffat index,
+    profile code, exactly known), NaN where unknown (`~survey2survey.estimator._psfs.band_psf_array`).
     """
 
     psf = True
@@ -293,20 +293,21 @@ class PSFFluxCodec(FluxCodec):
 
     def parameters(self, source_psf, target_psf, n):
         """
-        ``(n, C, 7)`` PSF parameters (source pixels) from ``(.., C, 3)`` PSF arrays.
+        ``(n, C, 7)`` PSF parameters (source pixels) from ``(.., C, 4)`` PSF arrays.
 
         Unknown source PSFs (NaN FWHM) take the source survey's median and are
-        flagged; unknown target PSFs take the target survey's median.
+        flagged 0 (approximately known ones 1, exactly known ones 2); unknown
+        target PSFs take the target survey's median.
         """
         scale = float(self.source.pixel_scale.to_value("arcsec / pix"))
         out = np.empty((n, len(self.bands), 7), dtype=np.float32)
         for k, (role, psf, survey) in enumerate((("source", source_psf, self.source),
                                                  ("target", target_psf, self.target))):
-            defaults = np.array([[p.fwhm.value, p.beta, p.code]
+            defaults = np.array([[p.fwhm.value, p.beta, p.code, 0.0]
                                  for p in self.default_psfs(survey)])
             values = (np.broadcast_to(defaults, (n,) + defaults.shape) if psf is None
                       else np.broadcast_to(np.asarray(psf, dtype=float).reshape(
-                          -1, len(self.bands), 3), (n, len(self.bands), 3)))
+                          -1, len(self.bands), 4), (n, len(self.bands), 4)))
             known = np.isfinite(values[..., 0])
             values = np.where(known[..., None], values, defaults[None])
             values = np.where(np.isfinite(values), values, defaults[None])
@@ -314,7 +315,7 @@ class PSFFluxCodec(FluxCodec):
             out[..., 3 * k + 1] = values[..., 1]
             out[..., 3 * k + 2] = values[..., 2]
             if role == "source":
-                out[..., 6] = known
+                out[..., 6] = known * (1.0 + (values[..., 3] > 0))
         return out
 
     def fit(self, source_flux, source_mask, target_flux, target_mask, *, source_psf=None,
@@ -367,7 +368,7 @@ class PSFFluxCodec(FluxCodec):
         """
         Network input ``(..., C * 8, H, W)`` float32: noise-unit fluxes and PSF parameters.
 
-        ``psf`` and ``target_psf`` are ``(..., C, 3)`` PSF arrays (None or NaN:
+        ``psf`` and ``target_psf`` are ``(..., C, 4)`` PSF arrays (None or NaN:
         the survey median).
         """
         flux = np.asarray(flux, dtype=float)
@@ -388,7 +389,7 @@ class PSFFluxCodec(FluxCodec):
         """
         Messages for PSFs outside the FWHM range of the training pairs (10% margin).
 
-        ``psf``, ``target_psf``: ``(C, 3)`` PSF arrays of one input (NaN unknown).
+        ``psf``, ``target_psf``: ``(C, 4)`` PSF arrays of one input (NaN unknown).
         """
         messages = []
         if self.psf_range is None:
@@ -397,7 +398,7 @@ class PSFFluxCodec(FluxCodec):
             lo, hi = self.psf_range["source" if role == "input" else "target"]
             if values is None:
                 continue
-            fwhm = np.asarray(values, dtype=float).reshape(len(self.bands), 3)[:, 0]
+            fwhm = np.asarray(values, dtype=float).reshape(len(self.bands), -1)[:, 0]
             for band, f, a, b in zip(self.bands, fwhm, lo, hi, strict=True):
                 if np.isfinite(f) and not (0.9 * a <= f <= 1.1 * b):
                     messages.append(f"{role} PSF FWHM {f:.3g}\" in band {band} is outside the "

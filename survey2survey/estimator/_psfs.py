@@ -2,9 +2,10 @@
 """
 The PSFs of inputs and the target PSF a translation is asked for, as the PSF-aware codec takes them.
 
-A PSF array is ``(C, 3)``: per band the FWHM in arcsec, the Moffat index and
-the profile code (`~survey2survey.psf.PROFILES`), NaN where the band's header
-states no PSF width (`~survey2survey.psf.psf_from_header`).
+A PSF array is ``(C, 4)``: per band the FWHM in arcsec, the Moffat index, the
+profile code (`~survey2survey.psf.PROFILES`) and 1 where the profile is exactly
+known (else 0), NaN where the band's header states no PSF width
+(`~survey2survey.psf.psf_from_header`).
 """
 
 import warnings
@@ -30,19 +31,19 @@ class OutOfTrainingRangeWarning(AstropyUserWarning):
 
 
 def _row(psf):
-    return [psf.fwhm.to_value(u.arcsec), psf.beta, psf.code]
+    return [psf.fwhm.to_value(u.arcsec), psf.beta, psf.code, float(psf.exact)]
 
 
 def band_psf_array(cutout, survey, bands=None):
     """
-    ``(C, 3)`` PSF array of ``cutout``'s bands from their header cards (NaN where unknown).
+    ``(C, 4)`` PSF array of ``cutout``'s bands from their header cards (NaN where unknown).
 
     ``survey`` supplies the profile and Moffat index that the cards do not state.
     """
     rows = []
     for band in (bands or cutout.bands):
         psf = psf_from_header(cutout[band].meta, survey)
-        rows.append(_row(psf) if psf is not None else [np.nan, np.nan, np.nan])
+        rows.append(_row(psf) if psf is not None else [np.nan, np.nan, np.nan, np.nan])
     return np.asarray(rows, dtype=float)
 
 
@@ -58,7 +59,7 @@ def _as_psf(value, survey, band, what):
 
 def resolve_target_psf(target_psf, survey, bands, *, what="target_psf"):
     """
-    The ``(C, 3)`` PSF array of the target PSF a translation is asked for.
+    The ``(C, 4)`` PSF array of the target PSF a translation is asked for.
 
     Parameters
     ----------
@@ -112,8 +113,9 @@ def target_psf_cards(target_psf, bands):
     from ..psf import PROFILES
 
     cards = {}
-    for band, (fwhm, beta, code) in zip(bands, np.asarray(target_psf), strict=True):
+    for band, (fwhm, beta, code, _) in zip(bands, np.asarray(target_psf), strict=True):
         cards[band] = PSF(float(fwhm), PROFILES[int(code)], float(beta)).to_cards()
+        cards[band].pop("PSFEXACT", None)
     return cards
 
 

@@ -37,7 +37,8 @@ __all__ = ["match_psf", "psf_parameters", "psf_match_batch", "transfer_batch",
            "N_PSF_PARAMETERS", "DEFAULT_REGULARIZATION"]
 
 #: values per band in a PSF parameter vector: input FWHM (pix), beta, profile code,
-#: target FWHM (pix), beta, profile code, input PSF known (1) or a survey default (0)
+#: target FWHM (pix), beta, profile code, and how well the input PSF is known: 0 not
+#: at all (a survey default), 1 approximately (a header's seeing), 2 exactly
 N_PSF_PARAMETERS = 7
 #: the regularisation used before one is tuned on pairs
 DEFAULT_REGULARIZATION = 0.05
@@ -138,20 +139,21 @@ def psf_parameters(input_psfs, target_psfs, pixel_scale, known=None):
     pixel_scale : `~astropy.units.Quantity` or float
         Arcsec per pixel of the image.
     known : sequence of bool, optional
-        Whether each input PSF was known (True) or a survey default stood in.
+        Whether each input PSF was known (True) or a survey default stood in;
+        a known PSF whose ``exact`` is set counts as exactly known (2).
 
     Returns
     -------
     `numpy.ndarray`
         float32 ``(C, 7)``: input FWHM in pixels, Moffat beta, profile code,
-        the same three for the target, and the known flag.
+        the same three for the target, and the knowledge level (0, 1, 2).
     """
     known = [True] * len(input_psfs) if known is None else list(known)
     rows = []
     for psf_in, psf_out, flag in zip(input_psfs, target_psfs, known, strict=True):
         rows.append([psf_in.fwhm_pixels(pixel_scale), psf_in.beta, psf_in.code,
                      psf_out.fwhm_pixels(pixel_scale), psf_out.beta, psf_out.code,
-                     float(bool(flag))])
+                     float(bool(flag)) * (2.0 if psf_in.exact else 1.0)])
     return np.asarray(rows, dtype=np.float32)
 
 

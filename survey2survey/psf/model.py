@@ -96,6 +96,11 @@ class PSF:
         The radial profile.
     beta : float, optional
         Moffat index (``'moffat'`` only; 3 by default, SDSS's typical value).
+    exact : bool, optional
+        Whether the profile is known exactly (a PSF model fitted to the data, a
+        simulation) rather than approximately (a seeing estimate in a header,
+        the default). PSF-aware translators trust an exact PSF fully and
+        correct an approximate one from the image.
 
     Examples
     --------
@@ -110,6 +115,7 @@ class PSF:
     fwhm: u.Quantity
     profile: str = "moffat"
     beta: float = 3.0
+    exact: bool = False
 
     def __post_init__(self):
         fwhm = self.fwhm
@@ -134,8 +140,12 @@ class PSF:
         if self.profile == "moffat" and not _BETA_RANGE[0] <= beta <= _BETA_RANGE[1]:
             msg = f"Moffat beta must be between {_BETA_RANGE[0]} and {_BETA_RANGE[1]}, got {beta}"
             raise InvalidOptionError(msg)
+        if not isinstance(self.exact, (bool, np.bool_)):
+            msg = f"PSF exact must be True or False, got {self.exact!r}"
+            raise InvalidOptionError(msg)
         object.__setattr__(self, "fwhm", fwhm)
         object.__setattr__(self, "beta", beta)
+        object.__setattr__(self, "exact", bool(self.exact))
 
     @property
     def code(self):
@@ -175,11 +185,13 @@ class PSF:
                  "PSFMODEL": (self.profile, "PSF profile")}
         if self.profile == "moffat":
             cards["PSFBETA"] = (round(self.beta, 5), "Moffat beta")
+        if self.exact:
+            cards["PSFEXACT"] = (True, "PSF profile known exactly")
         return cards
 
     def scaled(self, factor):
         """The same profile with the FWHM times ``factor``."""
-        return PSF(self.fwhm * float(factor), self.profile, self.beta)
+        return PSF(self.fwhm * float(factor), self.profile, self.beta, self.exact)
 
 
 def _card_fwhm(header, key):
@@ -202,7 +214,8 @@ def psf_from_header(header, survey=None, band=None):
     ``SEEING`` (these two only where their comment says arcsec: they are often
     in pixels, or a factor) that holds a plausible angle (0.05"-30"). The profile
     is ``PSFMODEL`` where given, else ``survey``'s (else Moffat); the Moffat
-    index is ``PSFBETA`` where given, else ``survey``'s.
+    index is ``PSFBETA`` where given, else ``survey``'s. ``PSFEXACT = T`` marks
+    the profile as exactly known (see `PSF`).
 
     Parameters
     ----------
@@ -222,7 +235,7 @@ def psf_from_header(header, survey=None, band=None):
     >>> from astropy.io import fits
     >>> from survey2survey.psf import psf_from_header
     >>> psf_from_header(fits.Header({'PSFFWHM': 1.2}))
-    PSF(fwhm=<Quantity 1.2 arcsec>, profile='moffat', beta=3.0)
+    PSF(fwhm=<Quantity 1.2 arcsec>, profile='moffat', beta=3.0, exact=False)
     >>> psf_from_header(fits.Header({'FWHM': 3.1})) is None  # pixels or arcsec? not said
     True
     """
@@ -243,4 +256,4 @@ def psf_from_header(header, survey=None, band=None):
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (
             _BETA_RANGE[0] <= float(beta) <= _BETA_RANGE[1]):
         beta = getattr(survey, "psf_beta", 3.0)
-    return PSF(fwhm, profile, float(beta))
+    return PSF(fwhm, profile, float(beta), header.get("PSFEXACT") is True)
