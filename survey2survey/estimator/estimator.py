@@ -30,7 +30,7 @@ from ..exceptions import (
 )
 from ..io import write_cutout
 from ..surveys import get_survey
-from ..utils._validation import check_int, parse_bands
+from ..utils._validation import check_bool, check_int, check_not_an_input, check_path, parse_bands
 from . import _inputs
 from ._archive import read_archive, write_archive
 from ._codec import make_codec
@@ -460,6 +460,11 @@ class Survey2Survey:
             training data (the model extrapolates there); the fraction of such
             pixels is in each output's ``S2SOOD`` card.
         """
+        overwrite = check_bool(overwrite, "overwrite")
+        resample = check_bool(resample, "resample")
+        uncertainty = check_bool(uncertainty, "uncertainty")
+        progress = check_bool(progress, "progress", allow_none=True)
+        output = check_path(output, "output", allow_none=True)
         self._require_fitted()
         single = _inputs.is_single(data)
         items = [data] if single else _inputs.as_list(data, "input")
@@ -467,6 +472,8 @@ class Survey2Survey:
             msg = ("output= writes one file; to write many translated cutouts use "
                    "survey2survey.transform_many(estimator, inputs, output_dir=...)")
             raise InputError(msg)
+        if output is not None:
+            check_not_an_input(output, items)
         cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input",
                                               pixel_scale=True, resample=resample)
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
@@ -764,6 +771,8 @@ class Survey2Survey:
         survey2survey.exceptions.OutputExistsError
             If ``path`` exists and ``overwrite`` is False.
         """
+        path = check_path(path, "path")
+        overwrite = check_bool(overwrite, "overwrite")
         self._require_fitted()
         state = {"source": self.source_.name, "target": self.target_.name,
                  "bands": list(self.bands_), "codec": self.codec_.to_dict(),

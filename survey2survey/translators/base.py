@@ -23,6 +23,7 @@ Writing a translator (built-in or plug-in) takes three methods:
 import functools
 import inspect
 import os
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -259,7 +260,10 @@ class Translator:
             msg = (f"{type(self).__qualname__}.build_modules() must return a dict of modules "
                    f"with the key {self.inference_module!r}, got {modules!r}")
             raise TranslatorError(msg)
-        self._networks = {key: module.to(self.device) for key, module in modules.items()}
+        if getattr(_PROBE, "active", False):  # a shape probe on the meta device: keep it there
+            self._networks = modules
+        else:
+            self._networks = {key: module.to(self.device) for key, module in modules.items()}
 
     # --- construction, registry and persistence ---------------------------------------------
 
@@ -338,6 +342,7 @@ class Translator:
         """
         from .. import __version__
 
+        overwrite = check_bool(overwrite, "overwrite")
         config = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -391,6 +396,7 @@ class Translator:
         if not isinstance(params, dict):
             msg = f"{what} holds translator parameters that are not a mapping: {params!r}"
             raise WeightsFileError(msg)
+        _check_stored_shapes(subclass, params, tensors, what)
         try:
             translator = subclass(**params, device=device)
         except (TypeError, ValueError) as exc:
@@ -900,3 +906,49 @@ class Translator:
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return f"<{type(self).__qualname__} {self.name!r}({params}) on {self.device}>"
+
+
+# --- checks of stored files before a network is built ------------------------------------
+
+_PROBE = threading.local()
+
+
+def _check_stored_shapes(subclass, params, tensors, what):
+    """
+    Refuse stored parameters whose network would not have the stored tensors' shapes.
+
+    The network is first built on PyTorch's ``meta`` device (shapes only, no
+    memory), so a forged parameter (``in_channels=4e6``) is refused before a
+    real network of that size is allocated; non-finite weights are refused too.
+    """
+    for name, value in tensors.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            msg = (f"{what} holds {bad} non-finite (NaN or infinite) value(s) in tensor "
+                   f"{name!r}: the model would output NaN; refit it or use another file")
+            raise WeightsFileError(msg)
+    _PROBE.active = True
+    try:
+        with torch.device("meta"):
+            probe = subclass(**params, device="cpu")
+    except (TypeError, ValueError) as exc:
+        msg = f"the parameters stored in {what} do not fit {subclass.__qualname__}: {exc}"
+        raise WeightsFileError(msg) from None
+    except Exception:  # noqa: BLE001 - a network that cannot be probed is checked after building
+        return
+    finally:
+        _PROBE.active = False
+    expected = {f"{key}.{name}": tuple(value.shape)
+                for key, module in probe._networks.items()
+                for name, value in module.state_dict().items()}
+    stored = {name: tuple(value.shape) for name, value in tensors.items()}
+    wrong = sorted(name for name in expected.keys() & stored.keys()
+                   if expected[name] != stored[name])
+    if wrong:
+        name = wrong[0]
+        msg = (f"{what} does not fit the network its stored parameters describe: tensor "
+               f"{name!r} would have shape {list(expected[name])}, the file holds "
+               f"{list(stored[name])} ({len(wrong)} such tensor(s)); the file was edited or "
+               "is corrupt, and no network was built")
+        raise WeightsFileError(msg)
+
