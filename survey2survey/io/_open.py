@@ -22,6 +22,7 @@ import warnings
 import zlib
 from pathlib import Path
 
+import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 from astropy.utils.exceptions import AstropyUserWarning
@@ -211,6 +212,12 @@ def _declared_bytes(header, prefix=""):
 def _check_declared_size(hdu, index, what):
     """Refuse an HDU whose header declares more data than `MAX_FITS_BYTES`, before reading it."""
     header = hdu.header
+    bscale = header.get("BSCALE")
+    if (isinstance(bscale, (int, float)) and not isinstance(bscale, bool)
+            and (bscale == 0 or not np.isfinite(bscale))) and header.get("NAXIS", 0):
+        msg = (f"{what} is refused: HDU {index} has BSCALE = {bscale!r}, which would make every "
+               "pixel value 0 or NaN (physical = BZERO + BSCALE x stored); the file is corrupt")
+        raise CorruptFileError(msg)
     declared = _declared_bytes(header)
     if header.get("ZIMAGE") is True:  # a tile-compressed image: its uncompressed size
         declared = max(declared, _declared_bytes(header, "Z"))
