@@ -264,6 +264,10 @@ class Translator:
             self._networks = modules
         else:
             self._networks = {key: module.to(self.device) for key, module in modules.items()}
+        for module in self._networks.values():
+            for layer in module.modules():
+                if isinstance(layer, _SAMPLED_DROPOUT):
+                    layer.register_forward_hook(_sampled_dropout)
 
     # --- construction, registry and persistence ---------------------------------------------
 
@@ -735,9 +739,10 @@ class Translator:
         network = self.network
         for module in self._networks.values():
             module.eval()
-        if sampling:
+        if sampling:  # dropout layers without a per-call generator: torch's global RNG
             for module in network.modules():
-                if isinstance(module, nn.modules.dropout._DropoutNd):
+                if (isinstance(module, nn.modules.dropout._DropoutNd)
+                        and not isinstance(module, _SAMPLED_DROPOUT)):
                     module.train()
         network.to(memory_format=torch.channels_last if channels_last
                    else torch.contiguous_format)
@@ -847,11 +852,22 @@ class Translator:
                    "Monte-Carlo samples; create it with a dropout rate > 0")
             raise TranslatorError(msg)
         tensor = self.check_batch(batch)
-        with torch.random.fork_rng(devices=_cuda_devices(), enabled=seed is not None):
-            if seed is not None:
-                torch.manual_seed(seed)
-            samples = [self._run_inference(tensor, precision=precision, batch_size=batch_size,
-                                           sampling=True) for _ in range(n_samples)]
+        # the dropout masks come from a generator of this call (thread-local), so seeded
+        # samples are the same whatever other threads do meanwhile
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)))
+        seed = check_int(seed, "seed", minimum=0, maximum=2**64 - 1)
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        previous = getattr(_SAMPLING, "generator", None)
+        _SAMPLING.generator = generator
+        try:
+            with torch.random.fork_rng(devices=_cuda_devices()):
+                torch.manual_seed(seed)  # layers without a hook (alpha dropout) use it
+                samples = [self._run_inference(tensor, precision=precision,
+                                               batch_size=batch_size, sampling=True)
+                           for _ in range(n_samples)]
+        finally:
+            _SAMPLING.generator = previous
         return torch.stack(samples)
 
     # --- state -----------------------------------------------------------------------------------
@@ -911,6 +927,36 @@ class Translator:
 # --- checks of stored files before a network is built ------------------------------------
 
 _PROBE = threading.local()
+
+# --- Monte-Carlo dropout with a per-call generator ---------------------------------------
+
+#: the dropout layers whose sampling masks come from the calling thread's generator
+_SAMPLED_DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
+_SAMPLING = threading.local()
+
+
+def _sampled_dropout(module, inputs, output):
+    """
+    Forward hook of dropout layers: in eval mode, while `Translator.predict_samples` runs in
+    this thread, drop with a mask drawn from that call's own `torch.Generator`.
+
+    Threads sampling one network at once thus never share a random stream (nor flip the
+    layers' training flag under each other), and a seeded call is reproducible.
+    """
+    generator = getattr(_SAMPLING, "generator", None)
+    if generator is None or module.training or module.p <= 0:
+        return None
+    x = inputs[0]
+    keep = 1.0 - module.p
+    if keep <= 0:
+        return torch.zeros_like(x)
+    if isinstance(module, nn.Dropout):
+        shape = x.shape
+    else:  # channel-wise (Dropout1d/2d/3d): one draw per sample and channel
+        shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    mask = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(keep,
+                                                                          generator=generator)
+    return x * mask / keep
 
 
 def _check_stored_shapes(subclass, params, tensors, what):
