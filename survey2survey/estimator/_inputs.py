@@ -30,7 +30,7 @@ PIXEL_SCALE_TOLERANCE = 0.02
 def is_single(obj):
     """Whether ``obj`` is one cutout (as opposed to a list of cutouts)."""
     if isinstance(obj, (str, os.PathLike, Cutout, NDData, fits.HDUList, fits.PrimaryHDU,
-                        fits.ImageHDU, fits.CompImageHDU, dict)):
+                        fits.ImageHDU, fits.CompImageHDU, dict, bytes, bytearray)):
         return True
     if (isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[1], (WCS, fits.Header))
             and not isinstance(obj[0], NDData)):

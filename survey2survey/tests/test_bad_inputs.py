@@ -12,6 +12,8 @@ table in ``docs/reliability.rst`` lists the same outcomes.
 import gzip
 import hashlib
 import json
+import os
+import stat
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 from astropy.io import fits
-from astropy.nddata import CCDData, NDData, StdDevUncertainty
+from astropy.nddata import CCDData, NDData, StdDevUncertainty, VarianceUncertainty
 from astropy.utils.exceptions import AstropyUserWarning
 
 from survey2survey import Survey2Survey, Translator, transform_many
@@ -97,6 +99,8 @@ def _fingerprint(obj):
     """A comparable summary of everything an input holds (file bytes for paths)."""
     if isinstance(obj, (str, Path)) and len(str(obj)) < 1000 and Path(obj).exists():
         path = Path(obj)
+        if not (path.is_dir() or path.is_file()):  # a FIFO or device: never read it
+            return ("special", stat.S_IFMT(path.stat().st_mode))
         if path.is_dir():
             return ("dir", tuple((str(p.relative_to(path)), _digest(p.read_bytes()))
                                  for p in sorted(path.rglob("*")) if p.is_file()))
@@ -831,3 +835,356 @@ def test_fingerprints_see_modifications(ctx, tmp_path):
     before = _fingerprint(tmp_path)
     path.write_bytes(b"changed")
     assert _fingerprint(tmp_path) != before and _fingerprint(path) != _fingerprint(tmp_path)
+
+
+# === second pass (#21): ids start with 21- ===============================================
+
+# --- strict booleans, output paths (data loss) --------------------------------------------
+
+def _copy_of_input(c, t, name="in.fits"):
+    path = t / name
+    path.write_bytes((c.inputs / "c0.fits").read_bytes())
+    return path
+
+
+def _link_to(target, t, name="link.fits"):
+    link = t / name
+    link.symlink_to(target)
+    return link
+
+
+def _a_folder(t, name="out.fits"):
+    folder = t / name
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    return folder
+
+
+def _transform_call(c, *args, **kwargs):
+    return c.model.transform, args, dict(kwargs, progress=False)
+
+
+def _member_file(c, t):
+    path = t / "member.safetensors"
+    path.write_bytes(b"an earlier translator")
+    return path
+
+
+OPTIONS_AND_PATHS = [
+    pytest.param(lambda c, t: (write_cutout, (c.source, _existing(t)), {"overwrite": "False"}),
+                 InvalidOptionError, "overwrite must be True or False; got 'False' \\(str\\)",
+                 id="21-write-cutout-overwrite-False-string"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, output=_existing(t),
+                                              overwrite="no"),
+                 InvalidOptionError, "overwrite must be True or False; got 'no'",
+                 id="21-transform-overwrite-no-string"),
+    pytest.param(lambda c, t: (c.model.save, (_existing(t, "m.s2s"),), {"overwrite": "no"}),
+                 InvalidOptionError, "overwrite must be True or False", id="21-save-overwrite-no"),
+    pytest.param(lambda c, t: (c.model.translators_[0].save, (_member_file(c, t),),
+                               {"overwrite": "no"}),
+                 InvalidOptionError, "overwrite must be True or False",
+                 id="21-translator-save-overwrite-no"),
+    pytest.param(lambda c, t: (save_pairs, (c.pairs[:1], c.pairs_dir), {"overwrite": "False"}),
+                 InvalidOptionError, "overwrite must be True or False",
+                 id="21-save-pairs-overwrite-False-string"),
+    pytest.param(lambda c, t: _transform_call(c, _at_scale(c, 3.96), resample="no"),
+                 InvalidOptionError, "resample must be True or False; got 'no'",
+                 id="21-resample-no-string"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, uncertainty="yes"),
+                 InvalidOptionError, "uncertainty must be True or False",
+                 id="21-uncertainty-yes-string"),
+    pytest.param(lambda c, t: (transform_many, (c.model, c.inputs),
+                               {"output_dir": _partly_filled(c, t), "skip_existing": "no",
+                                "progress": False}),
+                 InvalidOptionError, "skip_existing must be True or False",
+                 id="21-transform-many-skip-existing-no"),
+    pytest.param(lambda c, t: (transform_many, (c.model, c.inputs),
+                               {"output_dir": t / "o", "resample": "no", "progress": False}),
+                 InvalidOptionError, "resample must be True or False",
+                 id="21-transform-many-resample-no"),
+    pytest.param(lambda c, t: _transform_call(c, _copy_of_input(c, t),
+                                              output=t / "in.fits", overwrite=True),
+                 InvalidOptionError, "never replaces its input, even with overwrite=True",
+                 id="21-transform-output-onto-input"),
+    pytest.param(lambda c, t: _transform_call(c, _copy_of_input(c, t),
+                                              output=t / "sub" / ".." / "in.fits",
+                                              overwrite=True),
+                 InvalidOptionError, "never replaces its input", id="21-output-onto-input-dotdot"),
+    pytest.param(lambda c, t: _transform_call(c, _link_to(_copy_of_input(c, t), t),
+                                              output=t / "in.fits", overwrite=True),
+                 InvalidOptionError, "never replaces its input",
+                 id="21-output-onto-input-through-link"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, output=_a_folder(t)),
+                 OutputExistsError, "is a directory: an output file cannot replace a folder",
+                 id="21-output-is-a-folder"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, output=_a_folder(t),
+                                              overwrite=True),
+                 OutputExistsError, "not even with overwrite=True",
+                 id="21-output-is-a-folder-overwrite"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, output=123), InvalidOptionError,
+                 "output must be a file path .*got 123 \\(int\\)", id="21-output-123"),
+    pytest.param(lambda c, t: (write_cutout, (c.source, os.fsencode(t / "x.fits")), {}),
+                 InvalidOptionError, "path must be a file path .*bytes",
+                 id="21-write-cutout-bytes-path"),
+    pytest.param(lambda c, t: _transform_call(c, os.fsencode(c.inputs / "c0.fits")),
+                 InputError, "a bytes path .* is not supported", id="21-bytes-input-path"),
+    pytest.param(lambda c, t: (transform_many, (c.model, [_copy_of_input(c, t, "a.fits"),
+                                                          os.fsencode(t / "a.fits")]),
+                               {"progress": False}),
+                 InputError, "a bytes path", id="21-transform-many-bytes-input"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), OPTIONS_AND_PATHS)
+@pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
+def test_options_and_paths(ctx, tmp_path, build, expected, phrase):
+    """Strings are not booleans; an output never replaces its input or a folder (#21)."""
+    call, args, kwargs = build(ctx, tmp_path)
+    before = _fingerprint(tmp_path)
+    _check(call, args, kwargs, expected, phrase)
+    assert _fingerprint(tmp_path) == before, "a file in the folder was changed"
+
+
+def test_long_output_names(ctx, tmp_path):
+    """A legal 242-byte file name is written: the temporary name is not longer (#21)."""
+    name = "x" * 237 + ".fits"
+    assert len(name.encode()) == 242
+    out = tmp_path / name
+    ctx.model.transform(ctx.source, output=out, progress=False)
+    assert read_cutout(out).bands == tuple(BANDS)
+    source = tmp_path / "in" / name
+    source.parent.mkdir()
+    source.write_bytes((ctx.inputs / "c0.fits").read_bytes())
+    (written,) = transform_many(ctx.model, [source], output_dir=tmp_path / "o", progress=False)
+    assert written.name == name and not list((tmp_path / "o").glob(".*"))
+
+
+# --- transform_many: duplicate names, folders in the way, skip_existing ------------------
+
+def _same_stems(c, t, names):
+    paths = []
+    for k, name in enumerate(names):
+        folder = t / f"d{k}"
+        folder.mkdir()
+        data = (c.inputs / "c0.fits").read_bytes()
+        path = folder / name
+        path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+        paths.append(path)
+    return paths
+
+
+def _in_one_folder(c, t, names):
+    folder = t / "same"
+    folder.mkdir()
+    data = (c.inputs / "c0.fits").read_bytes()
+    for name in names:
+        (folder / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    return [folder / name for name in names]
+
+
+MANY_NAMES = [
+    pytest.param(lambda c, t: _same_stems(c, t, ["x.fits", "x.fits"]),
+                 "inputs input 0 .* and input 1 .* would both be written to 'x.fits'",
+                 id="21-same-name-two-folders"),
+    pytest.param(lambda c, t: _in_one_folder(c, t, ["x.fits", "x.fits.gz"]),
+                 "would both be written to 'x.fits'", id="21-x.fits-beside-x.fits.gz"),
+]
+
+
+@pytest.mark.parametrize(("build", "phrase"), MANY_NAMES)
+def test_transform_many_names(ctx, tmp_path, build, phrase):
+    """The duplicate-output-name check names both inputs instead of crashing (#21)."""
+    inputs = build(ctx, tmp_path)
+    _check(transform_many, (ctx.model, inputs), {"output_dir": tmp_path / "o",
+                                                "progress": False},
+           InputError, phrase)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["21-folder-in-the-way",
+                                                          "21-overwrite-over-a-folder"])
+def test_transform_many_folder_in_the_way(ctx, tmp_path, overwrite):
+    """A folder where one output goes fails that input; the others are written (#21)."""
+    out = tmp_path / "o"
+    out.mkdir()
+    _a_folder(out, "c1.fits")
+    reasons = []
+    before = _fingerprint([ctx.inputs, out / "c1.fits"])
+    written = transform_many(ctx.model, ctx.inputs, output_dir=out, overwrite=overwrite,
+                             on_error=lambda index, reason: reasons.append((index, reason)),
+                             progress=False)
+    assert [p.name for p in written] == ["c0.fits", "c2.fits"]
+    assert len(reasons) == 1 and reasons[0][0] == 1 and "is a directory" in reasons[0][1]
+    assert _fingerprint([ctx.inputs, out / "c1.fits"]) == before
+
+
+def test_cli_overwrite_over_a_folder(ctx, tmp_path, capsys):
+    """``--overwrite`` over a folder: that input fails (exit 1), the batch carries on (#21)."""
+    out = tmp_path / "o"
+    out.mkdir()
+    _a_folder(out, "c1.fits")
+    status = main(["transform", str(ctx.model_file), str(ctx.inputs), "-o", str(out),
+                   "--overwrite"])
+    err = capsys.readouterr().err
+    assert status == EXIT_FAILED and "is a directory" in err and "Traceback" not in err
+    assert (out / "c0.fits").is_file() and (out / "c2.fits").is_file()
+    assert (out / "c1.fits" / "keep.txt").read_text() == "mine"
+
+
+def _foreign_output(c, t, out):
+    """A real output of this model whose S2SHASH says another model made it."""
+    cutout = c.model.transform(c.inputs / "c2.fits", progress=False)
+    for band in cutout.bands:
+        cutout[band].meta["S2SHASH"] = "0123456789abcdef"
+    write_cutout(cutout, out / "c2.fits")
+
+
+def test_skip_existing_keeps_only_complete_outputs(ctx, tmp_path):
+    """skip_existing keeps complete outputs of this model and reports the rest (#21)."""
+    out = tmp_path / "o"
+    transform_many(ctx.model, [ctx.inputs / "c0.fits"], output_dir=out, progress=False)
+    good = (out / "c0.fits").read_bytes()
+    (out / "c1.fits").write_text("a text file")
+    _foreign_output(ctx, tmp_path, out)
+    dangling = tmp_path / "nowhere.fits"
+    (tmp_path / "in").mkdir()
+    for name in ("c0", "c1", "c2"):
+        (tmp_path / "in" / f"{name}.fits").write_bytes((ctx.inputs / f"{name}.fits").read_bytes())
+    (tmp_path / "in" / "c3.fits").write_bytes((ctx.inputs / "c0.fits").read_bytes())
+    (out / "c3.fits").symlink_to(dangling)
+    before = _fingerprint(out)
+    with pytest.warns(AstropyUserWarning, match="skipped 3 of 4") as caught:
+        written = transform_many(ctx.model, tmp_path / "in", output_dir=out,
+                                 skip_existing=True, on_error="skip", progress=False)
+    text = str(caught[0].message)
+    assert "c1.fits' exists but is not a complete output of this model" in text
+    assert "not this model's" in text and "dangling symbolic link" in text
+    assert written == [out / "c0.fits"] and (out / "c0.fits").read_bytes() == good
+    assert _fingerprint(out) == before
+    with pytest.raises(OutputExistsError, match="c1.fits' exists but is not a complete output"):
+        transform_many(ctx.model, tmp_path / "in", output_dir=out, skip_existing=True,
+                       progress=False)
+
+
+# --- hostile files: FIFOs, devices, declared sizes, calibration cards ----------------------
+
+def _fifo(t):
+    path = t / "pipe.fits"
+    os.mkfifo(path)
+    return path
+
+
+def _huge_header(t):
+    """A 2880-byte header declaring 100000 x 100000 float64 pixels (74.5 GiB)."""
+    header = fits.Header({"SIMPLE": True, "BITPIX": -64, "NAXIS": 2, "NAXIS1": 100000,
+                          "NAXIS2": 100000})
+    path = t / "huge.fits"
+    path.write_bytes(header.tostring().encode() + b"\0" * 2880)
+    return path
+
+
+def _edited_card(c, t, key, value, *, band="g", extension="SCI"):
+    path = write_cutout(c.source, t / f"{key.lower()}.fits")
+    with fits.open(path, mode="update") as hdul:
+        for hdu in hdul:
+            if hdu.name == extension and hdu.header.get("FILTER") == band:
+                hdu.header[key] = value
+    return path
+
+
+def _duplicate_sci(c, t, key):
+    path = write_cutout(c.source, t / "dup.fits")
+    with fits.open(path, mode="update") as hdul:
+        sci = [hdu for hdu in hdul if hdu.name == "SCI"]
+        if key == "EXTVER":
+            sci[1].header["EXTVER"] = sci[0].header["EXTVER"]
+        else:
+            sci[1].header["FILTER"] = sci[0].header["FILTER"]
+    return path
+
+
+def _ccd_with_sigma(c, sigma, unit=None, kind=StdDevUncertainty, data_unit=None):
+    changes = {} if data_unit is None else {"unit": data_unit}
+    return _ccd(c, uncertainty=kind(np.full((SIZE, SIZE), sigma), unit=unit), **changes)
+
+
+def _uncert_card(c, t, key, value):
+    """The source written with an uncertainty whose first UNCERT extension has ``key=value``."""
+    bands = {b: _ccd(c, b, uncertainty=StdDevUncertainty(np.full((SIZE, SIZE), 0.1)))
+             for b in BANDS}
+    path = write_cutout(read_cutout(bands), t / "uncert.fits")
+    with fits.open(path, mode="update") as hdul:
+        hdul["UNCERT", 1].header[key] = value
+    return path
+
+
+def _sigma_in_data_unit(expected):
+    def check(cutout):
+        sigma = cutout["g"].uncertainty
+        assert str(sigma.unit) == str(cutout["g"].unit)
+        np.testing.assert_allclose(sigma.array, expected, rtol=1e-12)
+    return check
+
+
+def _unknown_uncertainty(c):
+    from astropy.nddata import UnknownUncertainty
+    return _ccd(c, uncertainty=UnknownUncertainty(np.ones((SIZE, SIZE))))
+
+
+HOSTILE_FILES = [
+    pytest.param(lambda c, t: ((_fifo(t),), {}), InputError,
+                 "is a FIFO \\(named pipe\\), not a regular file", id="21-fifo-input"),
+    pytest.param(lambda c, t: (("/dev/zero",), {"bands": "g"}), InputError,
+                 "'/dev/zero' is a character device, not a regular file", id="21-dev-zero"),
+    pytest.param(lambda c, t: ((_huge_header(t),), {}), CorruptFileError,
+                 "HDU 0 declares 80000000000 bytes .*74.5 GiB.*over the 4 GiB",
+                 id="21-header-declares-74-GiB"),
+    pytest.param(lambda c, t: ((_edited_card(c, t, "BSCALE", 0),), {}), CorruptFileError,
+                 "BSCALE = 0, which would make every pixel value 0", id="21-bscale-0"),
+    pytest.param(lambda c, t: ((_duplicate_sci(c, t, "EXTVER"),), {}), CorruptFileError,
+                 "two SCI extensions with EXTVER 1 .*one band would be lost",
+                 id="21-duplicate-extver"),
+    pytest.param(lambda c, t: ((_duplicate_sci(c, t, "FILTER"),), {}), BandMismatchError,
+                 "two SCI extensions with FILTER 'g'", id="21-duplicate-filter"),
+    pytest.param(lambda c, t: ((_ccd_with_sigma(c, 0.5, "uJy", data_unit="Jy"),), {}),
+                 _sigma_in_data_unit(0.5e-6), None, id="21-sigma-in-uJy-converted"),
+    pytest.param(lambda c, t: ((_ccd_with_sigma(c, 0.25, "nmgy2", VarianceUncertainty),), {}),
+                 lambda cutout: np.testing.assert_allclose(
+                     cutout["g"].uncertainty.array, 0.25), None,
+                 id="21-variance-in-data-unit-squared"),
+    pytest.param(lambda c, t: ((_uncert_card(c, t, "BUNIT", "m"),), {}), UnitError,
+                 "uncertainty is in m, which cannot be converted to the data unit",
+                 id="21-sigma-in-metres"),
+    pytest.param(lambda c, t: ((_unknown_uncertainty(c),), {}), InvalidDataError,
+                 "is a UnknownUncertainty, which says nothing", id="21-unknown-uncertainty"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), HOSTILE_FILES)
+def test_hostile_files(ctx, tmp_path, build, expected, phrase):
+    """read_cutout refuses files that would hang, exhaust memory or lose a band (#21)."""
+    args, kwargs = build(ctx, tmp_path)
+    _check(read_cutout, args, kwargs, expected, phrase)
+
+
+def test_compressed_file_expanding_past_the_cap(ctx, tmp_path, monkeypatch):
+    """A .fits.gz expanding past MAX_FITS_BYTES is refused while decompressing (#21)."""
+    from survey2survey.io import _open
+
+    monkeypatch.setattr(_open, "MAX_FITS_BYTES", 2**20)
+    path = tmp_path / "bomb.fits.gz"
+    header = fits.Header({"SIMPLE": True, "BITPIX": 8, "NAXIS": 1, "NAXIS1": 4 * 2**20})
+    path.write_bytes(gzip.compress(header.tostring().encode() + b"\0" * (4 * 2**20)))
+    assert path.stat().st_size < 20_000
+    _check(read_cutout, (path,), {}, CorruptFileError,
+           "gzip stream expands to more than 1048576 bytes")
+
+
+@pytest.mark.parametrize(("card", "value"), [("MAGZERO", 99.0), ("MAGZERO", -99.0),
+                                             ("MAGZERO", 0.0)],
+                         ids=["21-magzero-99", "21-magzero-minus-99", "21-magzero-0"])
+def test_placeholder_zero_points(ctx, tmp_path, card, value):
+    """A placeholder MAGZERO is refused, not applied (it scaled the image by 1e-30) (#21)."""
+    path = _edited_card(ctx, tmp_path, card, value)
+    _check(ctx.model.transform, (path,), {"progress": False}, UnitError,
+           f"{card} = {value!r} states an AB zero point .*outside the plausible 1 to 50")
