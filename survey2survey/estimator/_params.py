@@ -70,7 +70,8 @@ def check_params(params, translator_params):
         check_int(params[name], name, minimum=0 if name != "tile_size" else 1, allow_none=True)
     checked = dict(
         source=source, target=target, bands=bands, mode=mode, output_grid=output_grid,
-        n_ensemble=n_ensemble, seed=check_int(params["seed"], "seed", minimum=0),
+        n_ensemble=n_ensemble,
+        seed=check_int(params["seed"], "seed", minimum=0, maximum=2**63 - 1),
         align_method=check_choice(params["align_method"], _ALIGN_METHODS, "align_method"),
         min_coverage=check_number(params["min_coverage"], "min_coverage", minimum=0, maximum=1),
         max_masked_fraction=check_number(params["max_masked_fraction"], "max_masked_fraction",

@@ -518,8 +518,10 @@ class Survey2Survey:
         default_batch = getattr(translator, "inference_batch_size", 16) or 16
         batch_size = check_int(default_batch if batch_size is None else batch_size,
                                "batch_size", minimum=1)
-        arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask), _inputs.psf_fwhm(c))
-                  for c in cutouts]
+        with np.errstate(over="ignore", invalid="ignore"):  # overflows: check_encoded says
+            arrays = [self.codec_.encode_source(_inputs.inpaint(c.data, c.mask),
+                                                _inputs.psf_fwhm(c)) for c in cutouts]
+        _inputs.check_encoded(arrays, cutouts, what)
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
                    for a, c in zip(arrays, cutouts, strict=True)]
         if warn_out_of_range:

@@ -79,19 +79,25 @@ def cube_bands(header, n_planes):
     """
     found = [None] * n_planes
     value = header.get("BANDS") if header is not None else None
+    problem = None
     if isinstance(value, str) and value.strip():
         try:
-            names = list(parse_bands(value))
-        except BandMismatchError:
-            names = []
+            names = list(parse_bands(value, what="BANDS"))
+        except BandMismatchError as exc:
+            names, problem = [], f"the cube's BANDS card is unusable: {exc}"
         if len(names) == n_planes:
             return names
+        if names:
+            problem = (f"the cube's BANDS card {value!r} names {len(names)} band(s) for its "
+                       f"{n_planes} planes")
     for k in range(n_planes):
         for key in (f"BAND{k}", f"FILTER{k + 1}"):
             name = header.get(key) if header is not None else None
             if isinstance(name, str) and name.strip():
                 found[k] = name.strip()
                 break
+    if problem is not None and None in found:  # say what is wrong, not that there is no card
+        raise BandMismatchError(f"{problem}; fix the card or pass bands=")
     return found
 
 

@@ -39,6 +39,7 @@ from survey2survey.exceptions import (
     InsufficientCoverageError,
     InvalidDataError,
     InvalidOptionError,
+    InvalidWCSError,
     MetricError,
     MissingWCSError,
     NoOverlapError,
@@ -1188,3 +1189,298 @@ def test_placeholder_zero_points(ctx, tmp_path, card, value):
     path = _edited_card(ctx, tmp_path, card, value)
     _check(ctx.model.transform, (path,), {"progress": False}, UnitError,
            f"{card} = {value!r} states an AB zero point .*outside the plausible 1 to 50")
+
+
+# --- model files: hostile archives, forged shapes, NaN weights, odd paths -----------------
+
+def _patched_first_entry(c, t, *, flags=None, method=None):
+    """The model file with the zip flags or compression method of its first member patched."""
+    import struct
+
+    raw = bytearray(c.model_file.read_bytes())
+    local = raw.find(b"PK\x03\x04")
+    central = raw.find(b"PK\x01\x02")
+    if flags is not None:
+        raw[local + 6:local + 8] = struct.pack("<H", flags)
+        raw[central + 8:central + 10] = struct.pack("<H", flags)
+    if method is not None:
+        raw[local + 8:local + 10] = struct.pack("<H", method)
+        raw[central + 10:central + 12] = struct.pack("<H", method)
+    out = t / "patched.s2s"
+    out.write_bytes(bytes(raw))
+    return out
+
+
+def _nested_json(t, depth=100_000):
+    out = t / "nested.s2s"
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("estimator.json", "[" * depth + "]" * depth)
+    return out
+
+
+def _forged_in_channels(meta):
+    from survey2survey.translators._persistence import config_sha256 as member_sha256
+
+    meta["params"]["in_channels"] = 4e6
+    meta["config_sha256"] = member_sha256(meta)
+
+
+def _fifo_model(t):
+    path = t / "model.s2s"
+    os.mkfifo(path)
+    return path
+
+
+def _folder_model(t):
+    path = t / "model.s2s"
+    path.mkdir()
+    return path
+
+
+HOSTILE_MODELS = [
+    pytest.param(lambda c, t: _nested_json(t), WeightsFileError,
+                 "nests JSON more than 64 levels deep", id="21-nested-json"),
+    pytest.param(lambda c, t: _patched_first_entry(c, t, flags=0x1), WeightsFileError,
+                 "member 'estimator.json' is encrypted", id="21-zip-encryption-flag"),
+    pytest.param(lambda c, t: _patched_first_entry(c, t, method=99), WeightsFileError,
+                 "uses zip compression method 99", id="21-zip-compression-99"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_member=_forged_in_channels),
+                 WeightsFileError, "does not fit the network its stored parameters describe: "
+                 "tensor .* would have shape \\[\\d+, 4000000, ", id="21-forged-in-channels-4e6"),
+    pytest.param(lambda c, t: _folder_model(t), WeightsFileError,
+                 "estimator file .*model.s2s' is a directory, not a regular file",
+                 id="21-model-path-is-a-folder"),
+    pytest.param(lambda c, t: _fifo_model(t), WeightsFileError,
+                 "is a FIFO \\(named pipe\\), not a regular file", id="21-model-path-is-a-fifo"),
+    pytest.param(lambda c, t: os.fsencode(c.model_file), WeightsFileError,
+                 "must be named by a str or os.PathLike path; got b'", id="21-model-bytes-path"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), HOSTILE_MODELS)
+def test_hostile_models(ctx, tmp_path, build, expected, phrase):
+    """Survey2Survey.load maps every archive problem to WeightsFileError, allocating nothing."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _check(Survey2Survey.load, (build(ctx, tmp_path),), {}, expected, phrase)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 500_000, f"loading grew the peak memory by {grown_kib} KiB"
+
+
+def test_nan_weights_refused_at_load(ctx, tmp_path):
+    """A translator file whose tensors hold NaN (hashes recomputed) is refused (#21)."""
+    from safetensors.torch import load_file, save_file
+
+    from survey2survey.translators._persistence import (
+        METADATA_KEY,
+        config_sha256,
+        read_weights_file,
+        weights_sha256,
+    )
+
+    member = ctx.model.translators_[0].save(tmp_path / "member.safetensors")
+    config, _ = read_weights_file(member)
+    tensors = load_file(member)
+    name = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[name] = tensors[name].clone()
+    tensors[name].view(-1)[0] = float("nan")
+    config["sha256"] = weights_sha256(tensors)
+    config["config_sha256"] = config_sha256(config)
+    save_file(tensors, member, metadata={METADATA_KEY: json.dumps(config)})
+    _check(Translator.load, (member,), {}, WeightsFileError,
+           f"holds 1 non-finite .* in tensor {name!r}")
+
+
+def test_model_path_messages_in_transform_many(ctx, tmp_path):
+    """A folder given as the model to transform_many: the message says so (#21)."""
+    folder = _folder_model(tmp_path)
+    _check(transform_many, (folder, ctx.inputs), {"progress": False}, WeightsFileError,
+           "is a directory, not a regular file")
+
+
+# --- training divergence, thread-safe sampling --------------------------------------------
+
+def _spoil_weights_at(epoch_to_spoil, factor):
+    def callback(translator, epoch, logs):
+        if epoch == epoch_to_spoil:
+            with torch.no_grad():
+                for parameter in translator.parameters():
+                    parameter.mul_(factor)
+    return callback
+
+
+@pytest.mark.parametrize(("rate", "factor", "phrase", "kept"), [
+    (1e-3, float("nan"), "at epoch 2 with learning_rate=0.001: non-finite loss",
+     "keeps the weights of its best epoch \\(1"),
+    (1e-3, 3.0, "at epoch 2 with learning_rate=0.001: the training loss exploded to .* times "
+     "the first batch's", "keeps the weights of its best epoch \\(1"),
+    (1e12, None, "at epoch 0 with learning_rate=1000000000000.0: the training loss exploded "
+     "to .*e\\+25", "no epoch finished before it diverged"),
+], ids=["21-divergence-nan", "21-divergence-exploding", "21-learning-rate-1e12"])
+def test_training_divergence(rate, factor, phrase, kept):
+    """Divergence stops training with the learning rate named; the best weights are kept."""
+    x = torch.rand(8, 2, 24, 24, generator=torch.Generator().manual_seed(0))
+    y = 0.5 * x
+    before = x.clone()
+    model = Translator.create("aecnn", in_channels=2, epochs=4, batch_size=4,
+                              learning_rate=rate, linear_output=True)
+    callbacks = [] if factor is None else [_spoil_weights_at(1, factor)]
+    with pytest.raises(TranslatorError, match=f"training diverged {phrase}.*{kept}"):
+        model.fit(x, y, validation=0, progress=False, callbacks=callbacks)
+    if factor is not None:
+        assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
+        assert model.history.restored_epoch == 1
+    assert torch.equal(x, before)
+
+
+def test_seeded_mc_dropout_is_thread_safe():
+    """Four threads sampling one network give the sequential, seeded result (#21)."""
+    import threading
+
+    model = Translator.create("aecnn", in_channels=2, dropout=0.3)
+    x = torch.rand(3, 2, 24, 24, generator=torch.Generator().manual_seed(1))
+    reference = model.predict_samples(x, 6, seed=5)
+    results, errors = [], []
+
+    def run():
+        try:
+            for _ in range(3):
+                results.append(model.predict_samples(x, 6, seed=5))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == 12
+    assert all(torch.equal(r, reference) for r in results)
+    assert float(reference.std(0).mean()) > 0  # the samples do differ
+
+
+# --- uncertainties: NaN input sigma; all-zero input ----------------------------------------
+
+@pytest.fixture(scope="module")
+def calibrated(ctx):
+    import copy
+
+    model = copy.deepcopy(ctx.model)
+    return model.calibrate_uncertainty(ctx.pairs[3:8], progress=False)
+
+
+def _nan_sigma_at(c, y, x):
+    sigma = np.full((SIZE, SIZE), 0.05)
+    sigma[y, x] = np.nan
+    return {b: _ccd(c, b, uncertainty=StdDevUncertainty(sigma.copy())) for b in BANDS}
+
+
+def test_nan_input_sigma_gives_nan_output_sigma(ctx, calibrated):
+    """An unknown (NaN) input sigma is never reported as an output sigma of 0 (#21)."""
+    bands = _nan_sigma_at(ctx, 4, 5)
+
+    def check(out):
+        sigma = out.uncertainty_array
+        assert np.isnan(sigma[:, 4, 5]).all()
+        others = np.delete(sigma.reshape(len(BANDS), -1), 4 * SIZE + 5, axis=1)
+        assert np.isfinite(others).all() and (others > 0).all()
+
+    _check(calibrated.transform, (bands,), {"uncertainty": True, "progress": False}, check,
+           None)
+
+
+def test_all_zero_input(ctx):
+    """All-zero input: the output's total flux is 0 (flux-conserving), its pixels are not."""
+    zero = {b: _ccd(ctx, b, data=np.zeros((SIZE, SIZE))) for b in BANDS}
+    out = ctx.model.transform(zero, progress=False)
+    totals = out.data.reshape(len(BANDS), -1).sum(axis=1)
+    scatter = float(np.abs(out.data).max())
+    reference = float(np.abs(ctx.model.transform(ctx.source, progress=False).data).max())
+    assert np.all(np.abs(totals) <= 1e-6 * reference * SIZE * SIZE)
+    assert scatter < 0.5 * reference  # a pattern, small next to a galaxy's peak
+
+
+# --- evaluate and the command line ---------------------------------------------------------
+
+def test_evaluate_reports_files_missing_from_some_sets(ctx, tmp_path):
+    """Files missing from some sets are named in a warning, not silently dropped (#21)."""
+    import shutil
+
+    from survey2survey.cli._evaluate import load_sets
+
+    folder = shutil.copytree(ctx.pairs_dir, tmp_path / "data")
+    victim = sorted((folder / "target").glob("*.fits"))[0]
+    victim.unlink()
+    before = _fingerprint(folder)
+    with pytest.warns(AstropyUserWarning, match=f"set 'target' lacks 1 \\({victim.stem}\\)"):
+        names, _, _ = load_sets(folder, ["source", "target"])
+    assert victim.stem not in names and len(names) == 2
+    assert _fingerprint(folder) == before
+
+
+def test_cli_reads_upper_case_suffixes(ctx, tmp_path, capsys):
+    """``X.FITS`` files in a folder are translated, not skipped with exit 0 (#21)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "C0.FITS").write_bytes((ctx.inputs / "c0.fits").read_bytes())
+    (folder / "c1.Fits.GZ").write_bytes(gzip.compress((ctx.inputs / "c1.fits").read_bytes()))
+    before = _fingerprint(folder)
+    status = main(["transform", str(ctx.model_file), str(folder), "-o", str(tmp_path / "o")])
+    assert status == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["C0.fits", "c1.fits"]
+    assert _fingerprint(folder) == before
+
+
+# --- messages that name the real problem ---------------------------------------------------
+
+def _cube_with_bands_card(c, value):
+    data = np.stack([c.source["g"].data, c.source["r"].data, c.source["g"].data])
+    header = c.source["g"].wcs.to_header()
+    header["BANDS"] = value
+    return fits.HDUList([fits.PrimaryHDU(data, header)])
+
+
+def _with_peak(c, value):
+    data = c.source.data.copy()
+    data[:, 3, 3] = value
+    return c.source.with_data(data)
+
+
+def _tnx_header(c):
+    header = c.source["g"].wcs.to_header()
+    header["CTYPE1"], header["CTYPE2"] = "RA---TNX", "DEC--TNX"
+    header["WAT1_001"] = "wtype=tnx axtype=ra lngcor = \"3. 2. 2. 2. 0. 1. 0. 1. 0. 0.\""
+    return (c.source["g"].data.copy(), header)
+
+
+MESSAGES = [
+    pytest.param(lambda c: (read_cutout, (_cube_with_bands_card(c, "g,g,i"),), {}),
+                 BandMismatchError, "BANDS card is unusable: BANDS names band\\(s\\) \\['g'\\] "
+                 "more than once", id="21-bands-card-repeats-a-band"),
+    pytest.param(lambda c: (read_cutout, (_cube_with_bands_card(c, "g,r"),), {}),
+                 BandMismatchError, "BANDS card 'g,r' names 2 band\\(s\\) for its 3 planes",
+                 id="21-bands-card-too-short"),
+    pytest.param(lambda c: (c.model.transform, (_with_peak(c, 3e38),), {"progress": False}),
+                 InvalidDataError, "values up to 3e\\+38 .* overflow the network's float32",
+                 id="21-values-3e38"),
+    pytest.param(lambda c: (_fitter(tile_size=10), (c.pairs[:2],), _QUIET), InvalidOptionError,
+                 "tile_size=10 is too small for this translator", id="21-tile-size-10"),
+    pytest.param(lambda c: (_fitter(blend=10**6), (c.pairs[:2],), _QUIET), InvalidOptionError,
+                 "blend=1000000 is too wide for tile_size=", id="21-blend-1e6"),
+    pytest.param(lambda c: (_fitter(seed=2**70), (c.pairs[:2],), _QUIET), InvalidOptionError,
+                 "seed must be an integer in \\[0, 9223372036854775807\\]; got 1180591620717411303424",
+                 id="21-seed-2-to-the-70"),
+    pytest.param(lambda c: (Translator.create, ("aecnn",), {"seed": 2**70}), InvalidOptionError,
+                 "seed must be an integer in", id="21-translator-seed-2-to-the-70"),
+    pytest.param(lambda c: (read_cutout, (_tnx_header(c),), {"bands": "g"}), InvalidWCSError,
+                 "has an IRAF TNX WCS .*convert it to TPV or SIP", id="21-tnx-wcs"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), MESSAGES)
+@pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
+def test_messages_name_the_problem(ctx, build, expected, phrase):
+    """The message says what is wrong, not a consequence of it (#21)."""
+    call, args, kwargs = build(ctx)
+    _check(call, args, kwargs, expected, phrase)

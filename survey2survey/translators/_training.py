@@ -320,7 +320,7 @@ def _checkpoint_path(checkpoint_dir, resume):
     return checkpoint
 
 
-#: a training loss this many times the first epoch's means the training diverged
+#: an epoch's training loss this many times the first batch's means the training diverged
 DIVERGENCE_FACTOR = 1e4
 
 
@@ -332,7 +332,7 @@ def _divergence(logs, reference):
     loss = logs["loss"]
     if reference is not None and reference > 0 and abs(loss) > DIVERGENCE_FACTOR * reference:
         return (f"the training loss exploded to {loss:.4g}, {abs(loss) / reference:.3g} times "
-                f"the first epoch's {reference:.4g} (more than {DIVERGENCE_FACTOR:g}x)")
+                f"the first batch's {reference:.4g} (more than {DIVERGENCE_FACTOR:g}x)")
     return None
 
 
@@ -349,7 +349,7 @@ def _diverged(translator, optimizers, epoch, problem, best_weights, history):
         kept = (f"the translator keeps the weights of its best epoch ({history.best_epoch}, "
                 f"{history.monitor} {history.best_value:.4g})")
     else:
-        kept = "no epoch finished with finite losses, so no weights are worth keeping"
+        kept = "no epoch finished before it diverged, so there are no weights worth keeping"
     translator.history = history
     msg = (f"training diverged at epoch {epoch} with {rate}: {problem}; lower the learning "
            f"rate (by 10x, say) or the batch size and fit again; {kept}")
@@ -450,7 +450,7 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
         bar = progress_bar(total=epochs * n_batches, initial=start * n_batches,
                            progress=progress if main else False, desc=f"fit {translator.name}",
                            unit="batch")
-        reference = None  # the first epoch's training loss: divergence is measured from it
+        reference = None
         for epoch in range(start, epochs):
             context.epoch = epoch
             for module in translator.networks.values():
@@ -470,6 +470,9 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
                 if "loss" not in logs:
                     msg = f"{type(translator).__qualname__}.training_step must return a 'loss'"
                     raise TranslatorError(msg)
+                if reference is None:  # the first batch's loss: divergence is measured from it
+                    first = float(logs["loss"])
+                    reference = abs(first) if math.isfinite(first) else None
                 if average is not None:
                     average.update(translator.network)
                 for key, scheduler in schedulers.items():
@@ -494,8 +497,6 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
                 bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}",
                                  **{k: f"{v:.4g}" for k, v in logs.items()
                                     if k.endswith("loss")}})
-                if reference is None and math.isfinite(logs["loss"]):
-                    reference = abs(logs["loss"])
                 problem = _divergence(logs, reference)
                 if problem is not None:
                     bar.close()

@@ -241,7 +241,7 @@ class Translator:
                                               minimum=1)
         if seed is None:  # fresh entropy, leaving the user's global torch RNG untouched
             seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
         self.patience = check_int(patience, "patience", minimum=1, allow_none=True)
         self.restore_best = check_bool(restore_best, "restore_best")
         self.checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
