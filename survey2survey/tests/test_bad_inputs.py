@@ -1469,7 +1469,8 @@ MESSAGES = [
     pytest.param(lambda c: (_fitter(blend=10**6), (c.pairs[:2],), _QUIET), InvalidOptionError,
                  "blend=1000000 is too wide for tile_size=", id="21-blend-1e6"),
     pytest.param(lambda c: (_fitter(seed=2**70), (c.pairs[:2],), _QUIET), InvalidOptionError,
-                 "seed must be an integer in \\[0, 9223372036854775807\\]; got 1180591620717411303424",
+                 "seed must be an integer in \\[0, 9223372036854775807\\]; "
+                 "got 1180591620717411303424",
                  id="21-seed-2-to-the-70"),
     pytest.param(lambda c: (Translator.create, ("aecnn",), {"seed": 2**70}), InvalidOptionError,
                  "seed must be an integer in", id="21-translator-seed-2-to-the-70"),
