@@ -5,7 +5,8 @@ Bad inputs to every public entry point, one table per entry point.
 Each row gives the call, the bad input, and the outcome: the exception class and
 a phrase of its message (or, for inputs handled on purpose, a check of the
 result or a warning). Every row also checks that no input object or file was
-modified. Numbers in the ids are the items of the reliability issue (#12); the
+modified. Numbers in the ids are the items of the reliability issue (#12), ids
+starting with ``21-`` the cases of its second pass (#21); the
 table in ``docs/reliability.rst`` lists the same outcomes.
 """
 
