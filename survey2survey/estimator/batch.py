@@ -38,10 +38,17 @@ from ..exceptions import (
     OutputExistsError,
     OutputWriteError,
     Survey2SurveyError,
+    WeightsFileError,
 )
 from ..io import write_cutout
 from ..utils._progress import progress_bar
-from ..utils._validation import check_bool, check_choice, check_int, check_path
+from ..utils._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_path,
+    check_regular_file,
+)
 from . import _inputs
 from .estimator import _warn_out_of_range, returned_kind
 
@@ -390,6 +397,7 @@ def _load_model(model, device):
     except OSError as exc:
         msg = f"model file {str(model)!r} cannot be read: {exc.strerror or exc}"
         raise InputError(msg) from None
+    check_regular_file(path, "model file", error=WeightsFileError)
     key = (str(path), stat.st_mtime_ns, stat.st_size, None if device is None else str(device))
     with _MODELS_LOCK:
         if key in _MODELS:
@@ -576,6 +584,10 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
     ...
     survey2survey.exceptions.InvalidDataError: inputs is an empty list
     """
+    if isinstance(estimator, (bytes, bytearray)):
+        msg = (f"a model file must be named by a str or os.PathLike path; got {estimator!r} "
+               f"({type(estimator).__name__})")
+        raise WeightsFileError(msg)
     items = _inputs.as_list(inputs, "inputs")
     batch_size, prefetch = _check_options(batch_size, scheduler, on_error, prefetch,
                                           transform_kwargs)

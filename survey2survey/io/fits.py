@@ -14,6 +14,7 @@ followed, when present, by ``MASK`` (uint8) and ``UNCERT`` (1-sigma) extensions
 with the same ``EXTVER``.
 """
 
+import numbers
 import os
 import warnings
 from collections.abc import Mapping
@@ -219,10 +220,23 @@ def _item_options(options):
                 sdss_uncertainty=options["sdss_uncertainty"], assign_bands=options["assign"])
 
 
+def _nested_numbers(source):
+    """Whether ``source`` is a (nested) list of plain numbers: pixel values, not images."""
+    item = source
+    while isinstance(item, (list, tuple)) and item:
+        item = item[0]
+    return isinstance(item, numbers.Number) and not isinstance(item, bool) \
+        or isinstance(item, np.number)
+
+
 def _from_list(source, bands, what, options):
     if not source:
         msg = f"{what} is an empty list"
         raise InvalidDataError(msg)
+    if _nested_numbers(source):
+        msg = (f"{what} is a nested list of numbers (pixel values without a WCS), not a "
+               "cutout; pass (np.asarray(values), wcs) or a CCDData with its WCS and unit")
+        raise InputError(msg)
     if bands is not None and len(bands) != len(source):
         msg = f"{what} holds {len(source)} image(s) but bands={list(bands)} names {len(bands)}"
         raise BandMismatchError(msg)

@@ -1294,10 +1294,25 @@ def test_nan_weights_refused_at_load(ctx, tmp_path):
 
 
 def test_model_path_messages_in_transform_many(ctx, tmp_path):
-    """A folder given as the model to transform_many: the message says so (#21)."""
+    """A folder, FIFO or bytes path given as the model to transform_many says so (#21)."""
     folder = _folder_model(tmp_path)
     _check(transform_many, (folder, ctx.inputs), {"progress": False}, WeightsFileError,
            "is a directory, not a regular file")
+    _check(transform_many, (_fifo(tmp_path), ctx.inputs), {"progress": False},
+           WeightsFileError, "is a FIFO")
+    _check(transform_many, (os.fsencode(ctx.model_file), ctx.inputs), {"progress": False},
+           WeightsFileError, "must be named by a str or os.PathLike path")
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"], ids=["21-cli-model-folder",
+                                                          "21-cli-model-fifo"])
+def test_cli_model_path_is_not_a_file(ctx, tmp_path, capsys, kind):
+    """``survey2survey transform FOLDER ...`` names the problem, one line (#21)."""
+    model = _folder_model(tmp_path) if kind == "folder" else _fifo_model(tmp_path)
+    status = main(["transform", str(model), str(ctx.inputs), "-o", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert status == EXIT_FAILED and "Traceback" not in err
+    assert ("is a directory" if kind == "folder" else "is a FIFO") in err
 
 
 # --- training divergence, thread-safe sampling --------------------------------------------
@@ -1475,6 +1490,12 @@ MESSAGES = [
                  id="21-seed-2-to-the-70"),
     pytest.param(lambda c: (Translator.create, ("aecnn",), {"seed": 2**70}), InvalidOptionError,
                  "seed must be an integer in", id="21-translator-seed-2-to-the-70"),
+    pytest.param(lambda c: (read_cutout, (c.source.data.tolist(),), {"bands": "gr"}),
+                 InputError, "is a nested list of numbers \\(pixel values without a WCS\\)",
+                 id="21-nested-list-read-cutout"),
+    pytest.param(lambda c: (c.model.transform, (c.source.data.tolist(),), {"progress": False}),
+                 InputError, "input\\[0\\] is a nested list of numbers",
+                 id="21-nested-list-transform"),
     pytest.param(lambda c: (read_cutout, (_tnx_header(c),), {"bands": "g"}), InvalidWCSError,
                  "has an IRAF TNX WCS .*convert it to TPV or SIP", id="21-tnx-wcs"),
 ]
