@@ -407,7 +407,8 @@ FIT = [
     pytest.param(_fitter(overlap=0), lambda c, t: ((c.pairs[:2],), _QUIET),
                  InvalidOptionError, "receptive-field radius", id="9-overlap-0"),
     pytest.param(_fitter(tile_size=16), lambda c, t: ((c.pairs[:2],), _QUIET),
-                 InvalidOptionError, "overlap must be smaller than tile_size", id="9-tile-16"),
+                 InvalidOptionError, "tile_size=16 is too small for this translator: its tiles "
+                 "need an overlap of 24 px", id="9-tile-16"),
     pytest.param(_fitter(overlap=-3), lambda c, t: ((c.pairs[:2],), _QUIET),
                  InvalidOptionError, "overlap must be an integer >= 0", id="9-overlap-negative"),
     pytest.param(_fitter(batch_size=-1), lambda c, t: ((c.pairs[:2],), _QUIET),
