@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..exceptions import ShapeMismatchError, TrainingDataError, TranslatorError
 from ..utils._progress import progress_bar
-from ..utils._validation import check_int
+from ..utils._validation import check_bool, check_int
 from ._distributed import start_session
 from ._persistence import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .context import TrainingContext
@@ -373,6 +373,8 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
     source, target = _check_data(translator, source, target, weight)
     translator.check_training_data(source, _unpack(target, translator.output_channels)[0])
     epochs = translator.epochs if epochs is None else check_int(epochs, "epochs", minimum=1)
+    resume = check_bool(resume, "resume")
+    progress = check_bool(progress, "progress", allow_none=True)
     callbacks = list(callbacks or ())
     for callback in callbacks:
         if not callable(callback):
