@@ -1096,6 +1096,21 @@ def _huge_header(t):
     return path
 
 
+def _huge_tile_compressed(c, t):
+    """A 24x24 tile-compressed (.fz) image whose ZNAXIS1/2 cards declare 200000x200000."""
+    header = c.source["g"].wcs.to_header()
+    header["FILTER"], header["BUNIT"] = "g", "nmgy"
+    path = t / "huge.fits.fz"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(
+        np.ones((SIZE, SIZE), np.float32), header)]).writeto(path)
+    raw = path.read_bytes()
+    for key in (b"ZNAXIS1 ", b"ZNAXIS2 "):
+        start = raw.index(key)
+        raw = raw[:start] + f"{key.decode()}= {200000:>20}".ljust(80).encode() + raw[start + 80:]
+    path.write_bytes(raw)
+    return path
+
+
 def _edited_card(c, t, key, value, *, band="g", extension="SCI"):
     path = write_cutout(c.source, t / f"{key.lower()}.fits")
     with fits.open(path, mode="update") as hdul:
@@ -1152,6 +1167,8 @@ HOSTILE_FILES = [
     pytest.param(lambda c, t: ((_huge_header(t),), {}), CorruptFileError,
                  "HDU 0 declares 80000000000 bytes .*74.5 GiB.*over the 4 GiB",
                  id="21-header-declares-74-GiB"),
+    pytest.param(lambda c, t: ((_huge_tile_compressed(c, t),), {}), CorruptFileError,
+                 "HDU 1 declares 160000000000 bytes .*149 GiB", id="21-fz-declares-149-GiB"),
     pytest.param(lambda c, t: ((_edited_card(c, t, "BSCALE", 0),), {}), CorruptFileError,
                  "BSCALE = 0, which would make every pixel value 0", id="21-bscale-0"),
     pytest.param(lambda c, t: ((_duplicate_sci(c, t, "EXTVER"),), {}), CorruptFileError,
