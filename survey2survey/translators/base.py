@@ -824,7 +824,9 @@ class Translator:
         batch_size : int, optional
             Internal batch size.
         seed : int, optional
-            Seed of the dropout masks; None continues torch's global RNG.
+            Seed of this call's own `torch.Generator`, which draws the dropout
+            masks (so concurrent calls in other threads do not change them);
+            None draws the seed from torch's global RNG.
 
         Returns
         -------
