@@ -169,6 +169,8 @@ def open_fits(path, what):
     if failure is not None or truncation:
         if hdul is not None:
             hdul.close()
+        if failure is not None:  # astropy may fail on a huge declared size before we see it
+            _check_headers(raw if raw is not None else path, what)
         if truncation:
             raise truncated_error(what, str(truncation[0].message)) from failure
         msg = f"{what} could not be read as FITS: {failure}"
@@ -224,6 +226,30 @@ def _check_declared_size(hdu, index, what):
     if declared > MAX_FITS_BYTES:
         raise _too_large(what, f"HDU {index} declares {declared} bytes of data "
                                f"({declared / 2**30:.3g} GiB)")
+
+
+def _check_headers(source, what, *, max_hdus=1000):
+    """
+    Walk the headers of a file astropy could not open and raise the size refusal if one
+    declares more than the cap (else return: the caller's error stands). Astropy can fail
+    on a huge declared size (seeking past the end) before an HDU is handed over.
+    """
+    stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+    with stream:
+        offset = 0
+        for index in range(max_hdus):
+            stream.seek(offset)
+            try:
+                header = fits.Header.fromfile(stream)
+            except Exception:  # noqa: BLE001 - no further header
+                return
+            declared = _declared_bytes(header) + max(int(header.get("PCOUNT", 0) or 0), 0)
+            compressed = _declared_bytes(header, "Z") if header.get("ZIMAGE") is True else 0
+            if max(declared, compressed) > MAX_FITS_BYTES:
+                size = max(declared, compressed)
+                raise _too_large(what, f"HDU {index} declares {size} bytes of data "
+                                       f"({size / 2**30:.3g} GiB)")
+            offset = stream.tell() + -(-declared // 2880) * 2880
 
 
 def _check_extension_count(hdul, what):
