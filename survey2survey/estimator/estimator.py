@@ -818,6 +818,11 @@ class Survey2Survey:
             if device is not None:
                 params["device"] = device
             estimator = cls(**params, **translator_params)
+            named = params.get("translator")
+            if isinstance(named, str) and {t.name for t in translators} != {named.lower()}:
+                msg = (f"its parameters name the translator {named!r} but its members hold "
+                       f"{sorted({t.name for t in translators})} translators")
+                raise ValueError(msg)
             checked = estimator._checked()
             fitted = fitted_state(checked, state, translators, what=what)
             tiling_options(estimator.tile_size, estimator.overlap, estimator.blend,

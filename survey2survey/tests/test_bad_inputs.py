@@ -1276,6 +1276,15 @@ HOSTILE_MODELS = [
     pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_member=_forged_in_channels),
                  WeightsFileError, "does not fit the network its stored parameters describe: "
                  "tensor .* would have shape \\[\\d+, 4000000, ", id="21-forged-in-channels-4e6"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("params", "translator",
+                                                                        "unet"),
+                                       forge_members=True),
+                 WeightsFileError, "its parameters name the translator 'unet' but its members "
+                 "hold \\['aecnn'\\] translators", id="21-forged-translator-name"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("state", "source", "DES"),
+                                       forge_members=True),
+                 WeightsFileError, "contradicts its parameters: source 'DES' in its fitted "
+                 "state but 'SDSS' in its parameters", id="21-forged-source-named"),
     pytest.param(lambda c, t: _folder_model(t), WeightsFileError,
                  "estimator file .*model.s2s' is a directory, not a regular file",
                  id="21-model-path-is-a-folder"),
