@@ -513,8 +513,13 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
     skip_existing : bool, optional
         Leave inputs whose output file exists (from an earlier, interrupted
         run, or written meanwhile by a concurrent one) untranslated; their
-        paths are returned all the same. Without it (or ``overwrite``), any
-        existing output is refused before any work.
+        paths are returned all the same. An existing file is kept only if it
+        reads back as a complete output of this model (the model's bands, and
+        its ``S2SHASH`` provenance card in every band); anything else under an
+        output's name (a text file, a dangling link, another model's output)
+        is never replaced, and its input fails as ``on_error`` says, with the
+        reason. Without ``skip_existing`` (or ``overwrite``), any existing
+        output is refused before any work.
     progress : bool, optional
         Show a progress bar (rate and time left), updated per partition
         (default ``survey2survey.conf.show_progress``).
