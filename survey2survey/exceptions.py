@@ -21,6 +21,7 @@ __all__ = [
     "PixelScaleError",
     "CorruptFileError",
     "OutputExistsError",
+    "OutputWriteError",
     "UnknownSurveyError",
     "AlignmentError",
     "NoOverlapError",
@@ -84,6 +85,10 @@ class CorruptFileError(InputError, OSError):
 
 class OutputExistsError(Survey2SurveyError, FileExistsError):
     """An output file exists and neither overwriting nor skipping existing outputs was asked for."""
+
+
+class OutputWriteError(Survey2SurveyError, OSError):
+    """An output file could not be written (its name is too long, the disk is full...)."""
 
 
 class UnknownSurveyError(Survey2SurveyError, KeyError):

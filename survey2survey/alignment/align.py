@@ -22,7 +22,7 @@ from reproject import reproject_adaptive, reproject_exact, reproject_interp
 
 from ..exceptions import AlignmentError, InsufficientCoverageError, NoOverlapError, UnitError
 from ..io import Cutout, read_cutout
-from ..utils._validation import check_choice, check_number
+from ..utils._validation import check_bool, check_choice, check_number
 from ..utils._wcs import (
     celestial_wcs,
     pixel_area_arcsec2,
@@ -333,6 +333,7 @@ def align(cutout, onto, *, method="adaptive", conserve_flux=True, min_coverage=0
     2.267 1.0
     """
     method = _check_method(method)
+    conserve_flux = check_bool(conserve_flux, "conserve_flux")
     min_coverage = check_number(min_coverage, "min_coverage", minimum=0, maximum=1)
     wcs_out, shape_out = target_grid(onto, what="onto")
     cutout = read_cutout(cutout, what="cutout")
@@ -400,6 +401,8 @@ def regrid(cutout, pixel_scale, *, method="adaptive", conserve_flux=True, parall
     ((31, 31), 0.396)
     """
     method = _check_method(method)
+    conserve_flux = check_bool(conserve_flux, "conserve_flux")
+    parallel = check_bool(parallel, "parallel")
     scale = as_pixel_scale(pixel_scale)
     cutout = read_cutout(cutout, what="cutout")
     wcs_in, shape_in = target_grid(cutout, what="cutout")

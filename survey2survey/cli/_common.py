@@ -21,7 +21,7 @@ from ..exceptions import InputError, InvalidOptionError, OutputExistsError
 __all__ = ["Formatter", "add_output_options", "plain", "docstring_parameters",
            "add_signature_options", "signature_values", "parse_value", "expand_inputs",
            "configure_logging", "check_output_folder", "require_inputs", "wrap",
-           "FITS_PATTERNS"]
+           "FITS_PATTERNS", "fits_files_in", "fits_stem", "is_fits_name"]
 
 log = logging.getLogger("survey2survey.cli")
 
@@ -234,6 +234,25 @@ def configure_logging(quiet=False, verbose=False, *, stream=None):
     return restore
 
 
+def is_fits_name(name):
+    """Whether a file name has a FITS suffix (`FITS_PATTERNS`), in any case (``X.FITS``)."""
+    return name.lower().endswith(tuple(pattern[1:] for pattern in FITS_PATTERNS))
+
+
+def fits_stem(name):
+    """``name`` without its FITS suffix (``x.fits.gz`` -> ``x``, ``X.FITS`` -> ``X``)."""
+    lower = name.lower()
+    for suffix in sorted((pattern[1:] for pattern in FITS_PATTERNS), key=len, reverse=True):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def fits_files_in(folder):
+    """The FITS files of ``folder`` (suffix in any case: ``X.FITS`` too), sorted."""
+    return sorted(p for p in folder.iterdir() if is_fits_name(p.name) and p.is_file())
+
+
 def _is_glob(text):
     return any(char in text for char in "*?[")
 
@@ -255,8 +274,7 @@ def expand_inputs(patterns, *, what="INPUT"):
             found = [Path(p) for p in sorted(glob.glob(pattern, recursive=True))
                      if Path(p).is_file()]
         elif Path(pattern).is_dir():
-            found = sorted({p for suffix in FITS_PATTERNS for p in Path(pattern).glob(suffix)
-                            if p.is_file()})
+            found = fits_files_in(Path(pattern))
         else:
             found = [Path(pattern)]  # a missing file is reported by the reader, by name
         if not found:

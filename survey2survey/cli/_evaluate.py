@@ -5,14 +5,16 @@ The ``survey2survey evaluate`` sub-command: metrics tables (ECSV) and figures
 """
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
+from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import InputError, MetricError, OutputExistsError, ShapeMismatchError, UnitError
 from ..io import header_zero_point
 from ..metrics import IMAGE_METRICS, PAIR_METRICS, evaluate
-from ._common import Formatter, add_output_options
+from ._common import Formatter, add_output_options, fits_files_in, fits_stem
 
 __all__ = ["add_parser", "run", "load_sets", "KNOWN_SETS", "RESULT_PATTERNS"]
 
@@ -171,11 +173,28 @@ def load_sets(directory, sets=None, *, zero_point=30.0, grid="source"):
         if not folder.is_dir():
             msg = f"set {name!r} has no folder {str(folder)!r}"
             raise InputError(msg)
-        files[name] = {p.stem: p for p in folder.glob("*.fits")}
+        files[name] = {}
+        for path in fits_files_in(folder):
+            stem = fits_stem(path.name)
+            if stem in files[name]:
+                msg = (f"set {name!r} of {str(directory)!r} holds two files for {stem!r}: "
+                       f"{files[name][stem].name!r} and {path.name!r}; keep one")
+                raise InputError(msg)
+            files[name][stem] = path
     common = sorted(set.intersection(*(set(f) for f in files.values())))
     if not common:
         msg = f"the sets {list(sets)} of {str(directory)!r} share no file name"
         raise InputError(msg)
+    missing = {name: sorted(set().union(*(set(f) for f in files.values())) - set(f))
+               for name, f in files.items()}
+    missing = {name: stems for name, stems in missing.items() if stems}
+    if missing:
+        detail = "; ".join(f"set {name!r} lacks {len(stems)} ({', '.join(stems[:5])}"
+                           f"{', ...' if len(stems) > 5 else ''})"
+                           for name, stems in missing.items())
+        msg = (f"{str(directory)!r}: files missing from some sets are left out of the "
+               f"evaluation, which uses the {len(common)} name(s) present in every set: {detail}")
+        warnings.warn(msg, AstropyUserWarning, stacklevel=2)
     grid = grid if grid in sets else sets[0]
     stacks, cutouts = {}, {}
     grid_cutouts = {}

@@ -26,6 +26,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from ..exceptions import CorruptFileError, InputError
 from ..io import read_cutout, write_cutout
 from ..utils._files import check_file_stem
+from ..utils._validation import check_bool
 from .pairs import SurveyPair, SurveyPairs
 
 __all__ = ["save_pairs", "load_pairs"]
@@ -86,6 +87,7 @@ def save_pairs(pairs, directory, *, overwrite=False):
     >>> len(load_pairs(path))
     2
     """
+    overwrite = check_bool(overwrite, "overwrite")
     pairs = list(pairs)
     for pair in pairs:
         if not isinstance(pair, SurveyPair):

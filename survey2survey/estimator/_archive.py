@@ -19,12 +19,14 @@ values the estimator's own checks reject.
 
 import hashlib
 import json
+import os
 import tempfile
 import zipfile
 from pathlib import Path
 
 from ..exceptions import Survey2SurveyError, WeightsFileError
 from ..utils._files import atomic_write
+from ..utils._validation import check_bool, check_path, check_regular_file
 
 __all__ = ["FILE_FORMAT", "FILE_FORMAT_VERSION", "write_archive", "read_archive"]
 
@@ -68,6 +70,8 @@ def write_archive(path, *, params, state, translators, overwrite=False):
     overwrite : bool, optional
         Replace an existing file.
     """
+    path = check_path(path, "path")
+    overwrite = check_bool(overwrite, "overwrite")
     config = {"format": FILE_FORMAT, "format_version": FILE_FORMAT_VERSION,
               "params": params, "state": state,
               "members": [{"name": f"translator_{k}.safetensors",
@@ -98,6 +102,13 @@ def _read_member(archive, name, limit, what):
     except KeyError:
         msg = f"{what} has no member {name!r}"
         raise WeightsFileError(msg) from None
+    if info.flag_bits & 0x1:
+        msg = f"{what}: member {name!r} is encrypted; survey2survey files never are"
+        raise WeightsFileError(msg)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        msg = (f"{what}: member {name!r} uses zip compression method {info.compress_type}; "
+               "survey2survey files are stored or deflated only")
+        raise WeightsFileError(msg)
     if info.file_size > limit:
         msg = f"{what}: member {name!r} declares {info.file_size} bytes, over the {limit} allowed"
         raise WeightsFileError(msg)
@@ -129,11 +140,16 @@ def read_archive(path, *, device=None):
         If the file is missing, not an estimator file, altered or unsafe.
     """
     from ..translators import Translator
+    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
+        msg = (f"an estimator file must be named by a str or os.PathLike path; got "
+               f"{path!r} ({type(path).__name__})")
+        raise WeightsFileError(msg)
     path = Path(path)
     what = repr(str(path))
-    if not path.is_file():
+    if not os.path.lexists(path):
         msg = f"no such estimator file: {what}"
         raise WeightsFileError(msg)
+    check_regular_file(path, "estimator file", error=WeightsFileError)
     if not zipfile.is_zipfile(path):
         msg = f"{what} is not a survey2survey estimator file (not a zip archive)"
         raise WeightsFileError(msg)
@@ -142,14 +158,18 @@ def read_archive(path, *, device=None):
             if len(archive.infolist()) > _MAX_MEMBERS:
                 msg = f"{what} holds {len(archive.infolist())} members, too many for an estimator"
                 raise WeightsFileError(msg)
-            config = json.loads(_read_member(archive, _CONFIG_MEMBER, _MAX_CONFIG_BYTES, what))
+            text = _read_member(archive, _CONFIG_MEMBER, _MAX_CONFIG_BYTES, what)
+            _check_json_depth(text, f"{what}[{_CONFIG_MEMBER}]")
+            config = json.loads(text)
             _check_config(config, what)
             blobs = [_read_member(archive, entry["name"], _MAX_MEMBER_BYTES, what)
                      for entry in config["members"]]
-    except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, OSError, RuntimeError,
+            NotImplementedError, RecursionError, EOFError) as exc:
         if isinstance(exc, Survey2SurveyError):
             raise
-        msg = f"{what} is not a valid survey2survey estimator file: {exc}"
+        msg = (f"{what} is not a valid survey2survey estimator file: "
+               f"{type(exc).__name__}: {exc}")
         raise WeightsFileError(msg) from None
     translators = []
     for entry, blob in zip(config["members"], blobs, strict=True):
@@ -164,6 +184,36 @@ def read_archive(path, *, device=None):
             raise WeightsFileError(msg)
         translators.append(translator)
     return config, translators
+
+
+#: the deepest nesting of JSON arrays and objects a model's configuration may have
+MAX_JSON_DEPTH = 64
+
+
+def _check_json_depth(text, what):
+    """Refuse JSON nested deeper than `MAX_JSON_DEPTH` before parsing it (no RecursionError)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    msg = (f"{what} nests JSON more than {MAX_JSON_DEPTH} levels deep; "
+                           "refused (no survey2survey configuration does)")
+                    raise WeightsFileError(msg)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
 
 
 def _check_config(config, what):

@@ -44,15 +44,28 @@ def tiling_options(tile_size, overlap, blend, *, receptive_field, min_size, trai
     radius = _UNKNOWN_RADIUS if receptive_field is None else (int(receptive_field) + 1) // 2
     if tile_size is None:
         tile_size = max(DEFAULT_TILE, 6 * radius, *(training_shape or (0,)))
-    tile_size = max(check_int(tile_size, "tile_size", minimum=1), int(min_size))
+    given_tile = check_int(tile_size, "tile_size", minimum=1)
+    tile_size = max(given_tile, int(min_size))
     blend = check_int(blend, "blend", minimum=0, allow_none=True)
     overlap = check_int(overlap, "overlap", minimum=0, allow_none=True)
+    derived = overlap is None
+    given_blend = blend
     if overlap is None:
         overlap = max(tile_size // 4, 2 * radius + (blend if blend is not None else radius))
     if blend is None:
         blend = max(0, min(overlap // 2, overlap - 2 * radius))
     if overlap >= tile_size:
-        msg = f"overlap must be smaller than tile_size={tile_size}; got {overlap}"
+        if derived and given_blend is not None and given_blend + 2 * radius >= tile_size:
+            msg = (f"blend={given_blend} is too wide for tile_size={tile_size}: tiles need an "
+                   f"overlap of blend + {2 * radius} px (twice the translator's receptive-field "
+                   f"radius) = {overlap}, which must be smaller than the tile; use a blend "
+                   f"below {tile_size - 2 * radius} or a larger tile_size")
+        elif derived:
+            msg = (f"tile_size={given_tile} is too small for this translator: its tiles need "
+                   f"an overlap of {overlap} px (from its receptive-field radius {radius} px), "
+                   f"so tile_size must be larger than {overlap}")
+        else:
+            msg = f"overlap must be smaller than tile_size={tile_size}; got {overlap}"
         raise InvalidOptionError(msg)
     if (overlap - blend) // 2 < radius:
         msg = (f"overlap={overlap} and blend={blend} leave {(overlap - blend) // 2} pixel(s) "

@@ -19,7 +19,8 @@ from ..utils._wcs import pixel_scale_arcsec
 
 __all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
            "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
-           "check_pixel_scale", "read_in_survey_unit", "psf_fwhm", "inpaint", "center_crop"]
+           "check_pixel_scale", "read_in_survey_unit", "psf_fwhm", "inpaint", "center_crop",
+           "check_encoded"]
 
 # longest first: the stem of "a.fits.gz" is "a"
 FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
@@ -30,7 +31,7 @@ PIXEL_SCALE_TOLERANCE = 0.02
 def is_single(obj):
     """Whether ``obj`` is one cutout (as opposed to a list of cutouts)."""
     if isinstance(obj, (str, os.PathLike, Cutout, NDData, fits.HDUList, fits.PrimaryHDU,
-                        fits.ImageHDU, fits.CompImageHDU, dict)):
+                        fits.ImageHDU, fits.CompImageHDU, dict, bytes, bytearray)):
         return True
     if (isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[1], (WCS, fits.Header))
             and not isinstance(obj[0], NDData)):
@@ -248,3 +249,27 @@ def center_crop(array, shape):
     ty, tx = shape
     y0, x0 = (ny - ty) // 2, (nx - tx) // 2
     return array[..., y0:y0 + ty, x0:x0 + tx]
+
+
+def check_encoded(arrays, cutouts, what):
+    """
+    Refuse inputs whose encoded values overflow the network's float32 arithmetic.
+
+    Pixel values near the float32 limit (3.4e38, a wrong unit or calibration)
+    become infinite when encoded; the message says so, naming the input and its
+    largest value, rather than blaming NaN in a batch.
+    """
+    limit = float(np.finfo(np.float32).max)
+    for k, (array, cutout) in enumerate(zip(arrays, cutouts, strict=True)):
+        array = np.asarray(array)
+        if np.isfinite(array).all() and float(np.abs(array).max(initial=0)) <= limit:
+            continue
+        data = np.abs(np.asarray(cutout.data, dtype=float))
+        data = data[~np.asarray(cutout.mask, dtype=bool)] if cutout.mask is not None else data
+        peak = float(np.nanmax(data)) if data.size else float("nan")
+        name = f"{what}[{k}]" if len(cutouts) > 1 else what
+        msg = (f"{name} has pixel values up to {peak:.4g} (in the source unit), which overflow "
+               "the network's float32 arithmetic (beyond 3.4e38) once encoded; check its unit "
+               "and calibration cards (BUNIT, MAGZERO, BSCALE) or mask those pixels")
+        raise InvalidDataError(msg)
+

@@ -70,7 +70,8 @@ def check_params(params, translator_params):
         check_int(params[name], name, minimum=0 if name != "tile_size" else 1, allow_none=True)
     checked = dict(
         source=source, target=target, bands=bands, mode=mode, output_grid=output_grid,
-        n_ensemble=n_ensemble, seed=check_int(params["seed"], "seed", minimum=0),
+        n_ensemble=n_ensemble,
+        seed=check_int(params["seed"], "seed", minimum=0, maximum=2**63 - 1),
         align_method=check_choice(params["align_method"], _ALIGN_METHODS, "align_method"),
         min_coverage=check_number(params["min_coverage"], "min_coverage", minimum=0, maximum=1),
         max_masked_fraction=check_number(params["max_masked_fraction"], "max_masked_fraction",
@@ -231,10 +232,16 @@ def fitted_state(checked, state, translators, *, what):
         If the state contradicts the parameters or holds invalid values (the
         caller names the file).
     """
-    if (state["source"] != checked["source"].name or state["target"] != checked["target"].name
-            or tuple(state["bands"]) != checked["bands"]
-            or len(translators) != checked["n_ensemble"]):
-        msg = "its fitted state contradicts its parameters"
+    contradictions = [
+        f"{key} {found!r} in its fitted state but {expected!r} in its parameters"
+        for key, found, expected in (
+            ("source", state["source"], checked["source"].name),
+            ("target", state["target"], checked["target"].name),
+            ("bands", list(state["bands"]), list(checked["bands"])),
+            ("n_ensemble (members)", len(translators), checked["n_ensemble"]))
+        if found != expected]
+    if contradictions:
+        msg = f"its fitted state contradicts its parameters: {'; '.join(contradictions)}"
         raise ValueError(msg)
     codec = codec_from_dict(state["codec"], source=checked["source"], target=checked["target"],
                             bands=checked["bands"], what=f"the flux encoding in {what}")

@@ -36,12 +36,13 @@ def input_noise(cutout):
     """
     ``(C, H, W)`` 1-sigma noise of an input in its own unit.
 
-    Its uncertainty where it has one, else each band's robust background
+    Its uncertainty where it has one (NaN where it is NaN: an unknown
+    noise is never taken for none), else each band's robust background
     noise (`~astropy.stats.mad_std` of the unmasked pixels) everywhere.
     """
     sigma = cutout.uncertainty_array
     if sigma is not None:
-        return np.nan_to_num(np.asarray(sigma, dtype=float), nan=0.0)
+        return np.asarray(sigma, dtype=float).copy()
     data = np.asarray(cutout.data, dtype=float)
     good = ~np.asarray(cutout.mask, dtype=bool) & np.isfinite(data)
     noise = [mad_std(band[keep]) if keep.any() else 0.0 for band, keep in zip(data, good,
@@ -97,7 +98,8 @@ class UncertaintyModel:
                     [np.asarray(x[band], dtype=float).ravel() for x in arrays])
 
             r, t, p, s = (flat(x) for x in (residuals, target_sigma, input_noise, spreads))
-            good = ~flat(masks).astype(bool) & np.isfinite(r) & np.isfinite(t)
+            good = (~flat(masks).astype(bool) & np.isfinite(r) & np.isfinite(t)
+                    & np.isfinite(p))
             index = np.flatnonzero(good)
             if len(index) < 100:
                 msg = "too few unmasked pixels to calibrate the uncertainty"

@@ -36,11 +36,19 @@ from ..exceptions import (
     InvalidOptionError,
     MissingDependencyError,
     OutputExistsError,
+    OutputWriteError,
     Survey2SurveyError,
+    WeightsFileError,
 )
 from ..io import write_cutout
 from ..utils._progress import progress_bar
-from ..utils._validation import check_bool, check_choice, check_int
+from ..utils._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_path,
+    check_regular_file,
+)
 from . import _inputs
 from .estimator import _warn_out_of_range, returned_kind
 
@@ -120,6 +128,48 @@ def _check_options(batch_size, scheduler, on_error, prefetch, transform_kwargs):
     return batch_size, prefetch
 
 
+def _complete_output_problem(path, estimator):
+    """
+    None if ``path`` reads back as a complete output of ``estimator``, else what is wrong.
+
+    Complete: a readable, untruncated cutout with the model's bands whose every
+    band carries this model's provenance (``S2SHASH``, ``S2STRANS``).
+    """
+    from ..io import read_cutout
+    from ._provenance import params_hash
+
+    if os.path.islink(path) and not os.path.exists(path):
+        return "it is a dangling symbolic link"
+    if not os.path.isfile(path):
+        return "it is not a regular file"
+    try:
+        cutout = read_cutout(path, assign_bands=False)
+    except Survey2SurveyError as exc:
+        return f"it does not read back as a cutout ({exc})"
+    expected = params_hash(estimator._identity())
+    if tuple(cutout.bands) != tuple(estimator.bands_):
+        return f"it holds bands {list(cutout.bands)}, not the model's {list(estimator.bands_)}"
+    for band in cutout.bands:
+        found = cutout[band].meta.get("S2SHASH")
+        if found != expected:
+            what = "no S2SHASH card" if found is None else f"S2SHASH {found!r}"
+            return (f"band {band!r} has {what}, not this model's {expected!r} (an output of "
+                    "another model or run, or not an output)")
+    return None
+
+
+def _check_existing(paths, existing, estimator):
+    """Split existing outputs into complete outputs of ``estimator`` and failed rows."""
+    kept, rows = set(), []
+    for k in sorted(existing):
+        problem = _complete_output_problem(paths[k], estimator)
+        if problem is None:
+            kept.add(k)
+        else:
+            rows.append((k, problem))
+    return kept, rows
+
+
 def _output_paths(items, output_dir, *, overwrite, skip_existing):
     """Output path of every input; refuses inputs as outputs and (unasked) existing outputs."""
     if output_dir is None:
@@ -127,25 +177,28 @@ def _output_paths(items, output_dir, *, overwrite, skip_existing):
             msg = "skip_existing=True needs an output_dir whose existing files are skipped"
             raise InvalidOptionError(msg)
         return None, set()
-    output_dir = Path(output_dir)
+    output_dir = check_path(output_dir, "output_dir")
     if output_dir.exists() and not output_dir.is_dir():
         msg = f"output_dir {str(output_dir)!r} exists and is not a folder"
         raise InvalidOptionError(msg)
     paths = [output_dir / f"{_stem(item, k)}.fits" for k, item in enumerate(items)]
-    if len(set(paths)) != len(paths):
-        seen, dupes = set(), []
-        for path in paths:
-            (dupes if path in seen else seen).append(path)
-        msg = (f"two inputs share a file name ({dupes[0].name!r}): their outputs would "
-               "overwrite each other")
-        raise InputError(msg)
+    first_input = {}
+    for k, path in enumerate(paths):
+        if path in first_input:
+            j = first_input[path]
+            msg = (f"inputs {_describe(items[j], j)} and {_describe(items[k], k)} would both "
+                   f"be written to {path.name!r} in output_dir: their outputs would overwrite "
+                   "each other; rename one or translate them into different folders")
+            raise InputError(msg)
+        first_input[path] = k
     inputs = {Path(item).resolve() for item in items if isinstance(item, (str, os.PathLike))}
     clashes = [p for p in paths if p.resolve() in inputs]
     if clashes:
         msg = (f"output_dir {str(output_dir)!r} would write {str(clashes[0])!r} over an "
                f"input file ({len(clashes)} such output(s)); choose another output folder")
         raise InvalidOptionError(msg)
-    existing = {k for k, path in enumerate(paths) if os.path.lexists(path)}
+    existing = {k for k, path in enumerate(paths)
+                if os.path.lexists(path) and not os.path.isdir(path)}  # a folder fails its input
     if existing and not (overwrite or skip_existing):
         first = paths[min(existing)]
         msg = (f"{len(existing)} of the {len(paths)} output file(s) exist already (e.g. "
@@ -253,12 +306,17 @@ class _Runner:
             return (index, returned_kind(output, item, self.estimator.bands_), None, outside)
         try:
             write_cutout(output, path, overwrite=self.overwrite)
-        except FileExistsError:
+        except FileExistsError as exc:
+            if os.path.isdir(path):  # a folder where the output goes: this input fails
+                return self._fail(exc, item, index)
             if self.skip_existing:
                 log.debug("%s appeared while translating (another run wrote it); kept", path)
                 return (index, path, None, None)
             msg = f"{str(path)!r} was created by another process meanwhile; not replaced"
             return self._fail(OutputExistsError(msg), item, index)
+        except OSError as exc:  # this output cannot be written (name too long, no space...)
+            msg = f"output {str(path)!r} could not be written: {exc.strerror or exc}"
+            return self._fail(OutputWriteError(msg), item, index)
         return (index, path, None, outside)
 
 
@@ -339,6 +397,7 @@ def _load_model(model, device):
     except OSError as exc:
         msg = f"model file {str(model)!r} cannot be read: {exc.strerror or exc}"
         raise InputError(msg) from None
+    check_regular_file(path, "model file", error=WeightsFileError)
     key = (str(path), stat.st_mtime_ns, stat.st_size, None if device is None else str(device))
     with _MODELS_LOCK:
         if key in _MODELS:
@@ -454,8 +513,13 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
     skip_existing : bool, optional
         Leave inputs whose output file exists (from an earlier, interrupted
         run, or written meanwhile by a concurrent one) untranslated; their
-        paths are returned all the same. Without it (or ``overwrite``), any
-        existing output is refused before any work.
+        paths are returned all the same. An existing file is kept only if it
+        reads back as a complete output of this model (the model's bands, and
+        its ``S2SHASH`` provenance card in every band); anything else under an
+        output's name (a text file, a dangling link, another model's output)
+        is never replaced, and its input fails as ``on_error`` says, with the
+        reason. Without ``skip_existing`` (or ``overwrite``), any existing
+        output is refused before any work.
     progress : bool, optional
         Show a progress bar (rate and time left), updated per partition
         (default ``survey2survey.conf.show_progress``).
@@ -525,11 +589,19 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
     ...
     survey2survey.exceptions.InvalidDataError: inputs is an empty list
     """
+    if isinstance(estimator, (bytes, bytearray)):
+        msg = (f"a model file must be named by a str or os.PathLike path; got {estimator!r} "
+               f"({type(estimator).__name__})")
+        raise WeightsFileError(msg)
     items = _inputs.as_list(inputs, "inputs")
     batch_size, prefetch = _check_options(batch_size, scheduler, on_error, prefetch,
                                           transform_kwargs)
     overwrite = check_bool(overwrite, "overwrite")
     skip_existing = check_bool(skip_existing, "skip_existing")
+    progress = check_bool(progress, "progress", allow_none=True)
+    for key in ("uncertainty", "resample"):
+        if key in transform_kwargs:
+            transform_kwargs[key] = check_bool(transform_kwargs[key], key)
     if overwrite and skip_existing:
         msg = "overwrite=True and skip_existing=True contradict each other; choose one"
         raise InvalidOptionError(msg)
@@ -546,11 +618,23 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
                                       to_target_grid=False, **checked)
     if paths is not None:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
+    refused = []
+    if existing:  # keep only complete outputs of this model; never replace anything else
+        model = estimator if not isinstance(estimator, (str, os.PathLike)) \
+            else _load_model(estimator, None)[0]
+        existing, problems = _check_existing(paths, existing, model)
+        for k, problem in problems:
+            msg = (f"output {str(paths[k])!r} exists but is not a complete output of this "
+                   f"model: {problem}; not replaced (remove it, or pass overwrite=True)")
+            if on_error == "raise":
+                raise OutputExistsError(_reason(OutputExistsError(msg), items[k], k))
+            refused.append((k, None, _reason(OutputExistsError(msg), items[k], k), None))
     todo = [(k, item, None if paths is None else paths[k]) for k, item in enumerate(items)
-            if k not in existing]
+            if k not in existing and k not in {row[0] for row in refused}]
     if existing:
-        log.info("transform_many: %d of %d output(s) exist already and are skipped",
-                 len(existing), len(items))
+        log.info("transform_many: %d of %d output(s) exist already, are complete outputs of "
+                 "this model and are skipped (e.g. %s)", len(existing), len(items),
+                 str(paths[min(existing)]))
     settings = {"overwrite": overwrite, "skip_existing": skip_existing,
                 "on_error": "skip" if callable(on_error) else on_error,
                 "options": {"uncertainty": False, "n_samples": 16, **transform_kwargs},
@@ -573,7 +657,7 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
                                  num_workers=num_workers, bar=bar)
     finally:
         bar.close()
-    rows += [(k, paths[k], None, None) for k in existing]
+    rows += [(k, paths[k], None, None) for k in existing] + refused
     rows.sort(key=lambda row: row[0])
     failed = [(index, reason) for index, _, reason, _ in rows if reason is not None]
     if failed:

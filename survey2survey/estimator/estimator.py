@@ -30,7 +30,7 @@ from ..exceptions import (
 )
 from ..io import write_cutout
 from ..surveys import get_survey
-from ..utils._validation import check_int, parse_bands
+from ..utils._validation import check_bool, check_int, check_not_an_input, check_path, parse_bands
 from . import _inputs
 from ._psfs import (
     OutOfTrainingRangeWarning,
@@ -485,6 +485,11 @@ class Survey2Survey:
             training data (the model extrapolates there); the fraction of such
             pixels is in each output's ``S2SOOD`` card.
         """
+        overwrite = check_bool(overwrite, "overwrite")
+        resample = check_bool(resample, "resample")
+        uncertainty = check_bool(uncertainty, "uncertainty")
+        progress = check_bool(progress, "progress", allow_none=True)
+        output = check_path(output, "output", allow_none=True)
         self._require_fitted()
         single = _inputs.is_single(data)
         items = [data] if single else _inputs.as_list(data, "input")
@@ -492,6 +497,8 @@ class Survey2Survey:
             msg = ("output= writes one file; to write many translated cutouts use "
                    "survey2survey.transform_many(estimator, inputs, output_dir=...)")
             raise InputError(msg)
+        if output is not None:
+            check_not_an_input(output, items)
         cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input",
                                               pixel_scale=True, resample=resample)
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
@@ -542,8 +549,10 @@ class Survey2Survey:
         psfs, targets, band_cards = self._psf_inputs(cutouts, what, target_psf,
                                                      warn=warn_out_of_range,
                                                      input_psf=input_psf)
-        arrays = [codec.encode_source(_inputs.inpaint(c.data, c.mask), psf, target)
-                  for c, psf, target in zip(cutouts, psfs, targets, strict=True)]
+        with np.errstate(over="ignore", invalid="ignore"):  # overflows: check_encoded says
+            arrays = [codec.encode_source(_inputs.inpaint(c.data, c.mask), psf, target)
+                      for c, psf, target in zip(cutouts, psfs, targets, strict=True)]
+        _inputs.check_encoded(arrays, cutouts, what)
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
                    for a, c in zip(arrays, cutouts, strict=True)]
         if warn_out_of_range:
@@ -837,6 +846,8 @@ class Survey2Survey:
         survey2survey.exceptions.OutputExistsError
             If ``path`` exists and ``overwrite`` is False.
         """
+        path = check_path(path, "path")
+        overwrite = check_bool(overwrite, "overwrite")
         self._require_fitted()
         state = {"source": self.source_.name, "target": self.target_.name,
                  "bands": list(self.bands_), "codec": self.codec_.to_dict(),
@@ -880,6 +891,11 @@ class Survey2Survey:
             if device is not None:
                 params["device"] = device
             estimator = cls(**params, **translator_params)
+            named = params.get("translator")
+            if isinstance(named, str) and {t.name for t in translators} != {named.lower()}:
+                msg = (f"its parameters name the translator {named!r} but its members hold "
+                       f"{sorted({t.name for t in translators})} translators")
+                raise ValueError(msg)
             checked = estimator._checked()
             fitted = fitted_state(checked, state, translators, what=what)
             tiling_options(estimator.tile_size, estimator.overlap, estimator.blend,

@@ -79,19 +79,25 @@ def cube_bands(header, n_planes):
     """
     found = [None] * n_planes
     value = header.get("BANDS") if header is not None else None
+    problem = None
     if isinstance(value, str) and value.strip():
         try:
-            names = list(parse_bands(value))
-        except BandMismatchError:
-            names = []
+            names = list(parse_bands(value, what="BANDS"))
+        except BandMismatchError as exc:
+            names, problem = [], f"the cube's BANDS card is unusable: {exc}"
         if len(names) == n_planes:
             return names
+        if names:
+            problem = (f"the cube's BANDS card {value!r} names {len(names)} band(s) for its "
+                       f"{n_planes} planes")
     for k in range(n_planes):
         for key in (f"BAND{k}", f"FILTER{k + 1}"):
             name = header.get(key) if header is not None else None
             if isinstance(name, str) and name.strip():
                 found[k] = name.strip()
                 break
+    if problem is not None and None in found:  # say what is wrong, not that there is no card
+        raise BandMismatchError(f"{problem}; fix the card or pass bands=")
     return found
 
 
@@ -128,11 +134,39 @@ _UNCERTAINTY_NAMES = {StdDevUncertainty: "standard deviation", VarianceUncertain
                       InverseVariance: "inverse variance"}
 
 
-def _uncertainty(uncertainty, shape, what):
-    """A new uncertainty of the same class, checked: shape, real, not negative."""
+#: how each uncertainty class scales with the data unit (sigma ~ unit, variance ~ unit**2)
+_UNIT_POWER = {StdDevUncertainty: 1, VarianceUncertainty: 2, InverseVariance: -2}
+
+
+def _uncertainty(uncertainty, shape, what, unit=None):
+    """
+    A new uncertainty of the same class, checked: shape, real, not negative, in the data unit.
+
+    An uncertainty with its own unit (sigma in uJy beside data in Jy) is
+    converted to the data's unit; an `~astropy.nddata.UnknownUncertainty`
+    (no defined meaning) and a unit that cannot be converted are refused.
+    """
     if not isinstance(uncertainty, NDUncertainty):
         uncertainty = StdDevUncertainty(uncertainty)
+    kind = type(uncertainty)
+    if kind not in _UNIT_POWER:
+        msg = (f"{what} uncertainty is a {kind.__name__}, which says nothing about the "
+               "pixels' noise; give a StdDevUncertainty (1-sigma), VarianceUncertainty or "
+               "InverseVariance")
+        raise InvalidDataError(msg)
     array = real_array(uncertainty.array, f"{what} uncertainty")
+    given = uncertainty.unit
+    power = _UNIT_POWER[kind]
+    if given is not None and unit is not None:
+        try:
+            factor = float((1 * given).to_value(u.Unit(unit) ** power))
+        except (u.UnitConversionError, TypeError, ValueError) as exc:
+            msg = (f"{what} uncertainty is in {given}, which cannot be converted to the data "
+                   f"unit {u.Unit(unit)} (a {kind.__name__} needs {u.Unit(unit) ** power})")
+            raise UnitError(msg) from exc
+        if factor != 1:
+            array = array * factor
+        given = u.Unit(unit) ** power
     if array.shape != shape:
         msg = f"{what} uncertainty shape {array.shape} != data shape {shape}"
         raise InvalidDataError(msg)
@@ -142,7 +176,7 @@ def _uncertainty(uncertainty, shape, what):
         msg = (f"{what} has {negative} negative {kind} value(s) (minimum "
                f"{np.nanmin(array):.4g}); a {type(uncertainty).__name__} must be >= 0")
         raise InvalidDataError(msg)
-    return uncertainty.__class__(array, unit=uncertainty.unit)
+    return kind(array, unit=given)
 
 
 def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, band):
@@ -165,7 +199,7 @@ def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, 
     elif nonfinite.any():
         mask = nonfinite
     if uncertainty is not None:
-        uncertainty = _uncertainty(uncertainty, data.shape, name)
+        uncertainty = _uncertainty(uncertainty, data.shape, name, unit)
     header = fits.Header(meta) if meta is not None else fits.Header()
     for key in ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND",
                 "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER", "BSCALE", "BZERO"):

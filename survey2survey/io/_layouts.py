@@ -205,6 +205,7 @@ def _read_hips2fits(hdul, *, bands, unit, what, assign, **_):
 def _read_own(hdul, *, unit, what, **_):
     primary = hdul[0].header
     sci = {hdu.ver: hdu for hdu in hdul if hdu.name == "SCI"}
+    _check_unique_science(hdul, what)
     masks = {hdu.ver: hdu for hdu in hdul if hdu.name == "MASK"}
     uncerts = {hdu.ver: hdu for hdu in hdul if hdu.name == "UNCERT"}
     if not sci:
@@ -234,6 +235,25 @@ def _read_own(hdul, *, unit, what, **_):
     for key in (FORMAT_KEY, "BANDS", "NBANDS", "NEXTEND", "SIMPLE", "BITPIX", "NAXIS", "EXTEND"):
         meta.remove(key, ignore_missing=True)
     return Cutout(out, meta=meta)
+
+
+def _check_unique_science(hdul, what):
+    """Two SCI extensions with one EXTVER or FILTER would silently lose a band: refuse them."""
+    vers, filters = {}, {}
+    for index, hdu in enumerate(hdul):
+        if hdu.name != "SCI":
+            continue
+        if hdu.ver in vers:
+            msg = (f"{what} has two SCI extensions with EXTVER {hdu.ver} (HDUs {vers[hdu.ver]} "
+                   f"and {index}): one band would be lost; the file is corrupt or was edited")
+            raise CorruptFileError(msg)
+        vers[hdu.ver] = index
+        band = hdu.header.get("FILTER")
+        if band is not None and band in filters:
+            msg = (f"{what} has two SCI extensions with FILTER {band!r} (HDUs {filters[band]} "
+                   f"and {index}): one band would be lost; give each band its own FILTER")
+            raise BandMismatchError(msg)
+        filters[band] = index
 
 
 # --- SDSS frames -----------------------------------------------------------------------------

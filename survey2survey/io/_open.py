@@ -22,11 +22,13 @@ import warnings
 import zlib
 from pathlib import Path
 
+import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import CorruptFileError, InputError
+from ..utils._validation import check_regular_file
 
 __all__ = ["open_fits", "truncated_error"]
 
@@ -38,6 +40,19 @@ _TRUNCATED = "truncated"
 def truncated_error(what, detail):
     """The `CorruptFileError` raised for a file that ends too early."""
     return CorruptFileError(f"{what} could not be read as FITS: it is truncated ({detail})")
+
+
+#: the largest FITS file (decompressed) or HDU data a cutout may declare, in bytes;
+#: a header declaring more, or a compressed file expanding to more, is refused before
+#: anything of that size is allocated
+MAX_FITS_BYTES = 4 * 2**30
+
+
+def _too_large(what, detail):
+    msg = (f"{what} is refused: {detail}, over the {MAX_FITS_BYTES / 2**30:g} GiB a cutout may "
+           "hold (survey2survey.io._open.MAX_FITS_BYTES); cut it with extract_cutout or "
+           "astropy's section access first")
+    return CorruptFileError(msg)
 
 
 def _decompressed(path, what):
@@ -52,7 +67,14 @@ def _decompressed(path, what):
         return None
     try:
         with opener(path, "rb") as stream:
-            return stream.read()
+            chunks, size = [], 0
+            while chunk := stream.read(2**24):
+                size += len(chunk)
+                if size > MAX_FITS_BYTES:
+                    raise _too_large(what, f"its {kind} stream expands to more than "
+                                           f"{MAX_FITS_BYTES} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
     except EOFError as exc:
         raise truncated_error(what, f"the {kind} stream ends early: {exc}") from exc
     except (OSError, zlib.error, ValueError) as exc:
@@ -124,22 +146,31 @@ def open_fits(path, what):
     if path.is_dir():
         msg = f"{str(path)!r} is a directory, not a FITS file"
         raise InputError(msg)
+    check_regular_file(path, "FITS input")  # a FIFO or /dev/zero would never end
     raw = _decompressed(path, what)
     hdul = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            hdul = fits.open(io.BytesIO(raw) if raw is not None else path, memmap=False)
-            for hdu in hdul:
+            hdul = fits.open(io.BytesIO(raw) if raw is not None else path, memmap=False,
+                             lazy_load_hdus=True)
+            for index, hdu in enumerate(hdul):
+                _check_declared_size(hdu, index, what)
                 hdu.data  # noqa: B018 - force reading so truncated files fail here
             failure = None
-        except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
+        except CorruptFileError:
+            if hdul is not None:
+                hdul.close()
+            raise
+        except (OSError, ValueError, TypeError, IndexError, EOFError, MemoryError) as exc:
             failure = exc
     truncation = [w for w in caught if issubclass(w.category, AstropyUserWarning)
                   and _TRUNCATED in str(w.message)]
     if failure is not None or truncation:
         if hdul is not None:
             hdul.close()
+        if failure is not None:  # astropy may fail on a huge declared size before we see it
+            _check_headers(raw if raw is not None else path, what)
         if truncation:
             raise truncated_error(what, str(truncation[0].message)) from failure
         msg = f"{what} could not be read as FITS: {failure}"
@@ -163,6 +194,62 @@ def open_fits(path, what):
             warnings.warn_explicit(warning.message, warning.category, warning.filename,
                                    warning.lineno)
     return hdul
+
+
+def _declared_bytes(header, prefix=""):
+    """Bytes of data ``header`` declares (``NAXISn`` x ``|BITPIX|``/8, or Z-cards), or 0."""
+    try:
+        naxis = int(header.get(f"{prefix}NAXIS", 0))
+        bitpix = abs(int(header.get(f"{prefix}BITPIX", 8)))
+        if naxis <= 0:
+            return 0
+        size = bitpix // 8 or 1
+        for k in range(1, naxis + 1):
+            size *= max(int(header.get(f"{prefix}NAXIS{k}", 0)), 0)
+        return size
+    except (TypeError, ValueError):
+        return 0  # astropy reports malformed cards itself
+
+
+def _check_declared_size(hdu, index, what):
+    """Refuse an HDU whose header declares more data than `MAX_FITS_BYTES`, before reading it."""
+    header = hdu.header
+    bscale = header.get("BSCALE")
+    if (isinstance(bscale, (int, float)) and not isinstance(bscale, bool)
+            and (bscale == 0 or not np.isfinite(bscale))) and header.get("NAXIS", 0):
+        msg = (f"{what} is refused: HDU {index} has BSCALE = {bscale!r}, which would make every "
+               "pixel value 0 or NaN (physical = BZERO + BSCALE x stored); the file is corrupt")
+        raise CorruptFileError(msg)
+    declared = _declared_bytes(header)
+    if header.get("ZIMAGE") is True:  # a tile-compressed image: its uncompressed size
+        declared = max(declared, _declared_bytes(header, "Z"))
+    if declared > MAX_FITS_BYTES:
+        raise _too_large(what, f"HDU {index} declares {declared} bytes of data "
+                               f"({declared / 2**30:.3g} GiB)")
+
+
+def _check_headers(source, what, *, max_hdus=1000):
+    """
+    Walk the headers of a file astropy could not open and raise the size refusal if one
+    declares more than the cap (else return: the caller's error stands). Astropy can fail
+    on a huge declared size (seeking past the end) before an HDU is handed over.
+    """
+    stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+    with stream:
+        offset = 0
+        for index in range(max_hdus):
+            stream.seek(offset)
+            try:
+                header = fits.Header.fromfile(stream)
+            except Exception:  # noqa: BLE001 - no further header
+                return
+            declared = _declared_bytes(header) + max(int(header.get("PCOUNT", 0) or 0), 0)
+            compressed = _declared_bytes(header, "Z") if header.get("ZIMAGE") is True else 0
+            if max(declared, compressed) > MAX_FITS_BYTES:
+                size = max(declared, compressed)
+                raise _too_large(what, f"HDU {index} declares {size} bytes of data "
+                                       f"({size / 2**30:.3g} GiB)")
+            offset = stream.tell() + -(-declared // 2880) * 2880
 
 
 def _check_extension_count(hdul, what):

@@ -14,6 +14,7 @@ followed, when present, by ``MASK`` (uint8) and ``UNCERT`` (1-sigma) extensions
 with the same ``EXTVER``.
 """
 
+import numbers
 import os
 import warnings
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from astropy.wcs import WCS
 
 from ..exceptions import BandMismatchError, InputError, InvalidDataError, InvalidOptionError
 from ..utils._files import atomic_write
-from ..utils._validation import check_bool, check_choice, parse_bands
+from ..utils._validation import check_bool, check_choice, check_path, parse_bands
 from ..utils._wcs import celestial_wcs, strip_wcs_keywords, wcs_to_header
 from ._bands import (
     assign_bands as _assign_bands,
@@ -204,6 +205,10 @@ def _read_any(source, bands, what, options):
         return Cutout({b: c[b] for b, c in parts}, meta=_common_meta(c for _, c in parts))
     if isinstance(source, (list, tuple)):
         return _from_list(source, bands, what, options)
+    if isinstance(source, (bytes, bytearray)):
+        msg = (f"{what}: a bytes path ({bytes(source)[:80]!r}) is not supported; pass the file "
+               "name as a str or pathlib.Path (os.fsdecode(name))")
+        raise InputError(msg)
     msg = (f"cannot read a cutout from {type(source).__name__}; expected a FITS path, HDUList, "
            f"HDU, NDData/CCDData, (array, WCS) tuple, list or dict of them, or a Cutout")
     raise InputError(msg)
@@ -215,10 +220,23 @@ def _item_options(options):
                 sdss_uncertainty=options["sdss_uncertainty"], assign_bands=options["assign"])
 
 
+def _nested_numbers(source):
+    """Whether ``source`` is a (nested) list of plain numbers: pixel values, not images."""
+    item = source
+    while isinstance(item, (list, tuple)) and item:
+        item = item[0]
+    return isinstance(item, numbers.Number) and not isinstance(item, bool) \
+        or isinstance(item, np.number)
+
+
 def _from_list(source, bands, what, options):
     if not source:
         msg = f"{what} is an empty list"
         raise InvalidDataError(msg)
+    if _nested_numbers(source):
+        msg = (f"{what} is a nested list of numbers (pixel values without a WCS), not a "
+               "cutout; pass (np.asarray(values), wcs) or a CCDData with its WCS and unit")
+        raise InputError(msg)
     if bands is not None and len(bands) != len(source):
         msg = f"{what} holds {len(source)} image(s) but bands={list(bands)} names {len(bands)}"
         raise BandMismatchError(msg)
@@ -356,6 +374,8 @@ def write_cutout(cutout, path, *, overwrite=False, extra_hdus=()):
     >>> bool((back.data == cutout.data).all()), back.unit
     (True, Unit("nmgy"))
     """
+    path = check_path(path, "path")
+    overwrite = check_bool(overwrite, "overwrite")
     if not isinstance(cutout, Cutout):
         cutout = read_cutout(cutout)
     hdul = _cutout_to_hdulist(cutout)

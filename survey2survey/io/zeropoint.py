@@ -15,7 +15,13 @@ import numbers
 
 import numpy as np
 
-__all__ = ["ZERO_POINT_KEYS", "header_zero_point"]
+from ..exceptions import UnitError
+
+__all__ = ["ZERO_POINT_KEYS", "PLAUSIBLE_ZERO_POINTS", "header_zero_point"]
+
+#: AB zero points a header may state: from Jansky images (8.9) to deep counts (about 35);
+#: 99 or -99 (placeholders for "not calibrated") and 0 are refused, not applied
+PLAUSIBLE_ZERO_POINTS = (1.0, 50.0)
 
 #: Cards holding an AB zero point, ``m = ZP - 2.5 log10(value)``, in order of preference.
 MAGNITUDE_KEYS = ("MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP")
@@ -50,6 +56,13 @@ def header_zero_point(header):
         ``PHOTZP``, ``ZP``, in that order) come before ``FLUXMAG0``; cards that
         are not finite numbers (and a non-positive ``FLUXMAG0``) are ignored.
 
+    Raises
+    ------
+    survey2survey.exceptions.UnitError
+        If the zero point is outside `PLAUSIBLE_ZERO_POINTS` (``MAGZERO = 99``
+        or ``-99``, placeholders of uncalibrated images, would scale the
+        pixels by 1e-30 or 1e+50).
+
     Examples
     --------
     >>> from astropy.io import fits
@@ -66,9 +79,21 @@ def header_zero_point(header):
     for key in MAGNITUDE_KEYS:
         value = _number(header.get(key))
         if value is not None:
-            return value
+            return _plausible(value, key, header.get(key))
     for key in FLUX_KEYS:
         value = _number(header.get(key))
         if value is not None and value > 0:
-            return 2.5 * float(np.log10(value))
+            return _plausible(2.5 * float(np.log10(value)), key, header.get(key))
     return None
+
+
+def _plausible(zero_point, key, card):
+    low, high = PLAUSIBLE_ZERO_POINTS
+    if not low <= zero_point <= high:
+        msg = (f"{key} = {card!r} states an AB zero point of {zero_point:.4g}, outside the "
+               f"plausible {low:g} to {high:g}: a placeholder of an uncalibrated image? "
+               "Applying it would scale the pixels by "
+               f"{10 ** (-0.4 * (zero_point - 22.5)):.2g} against a zero point of 22.5; fix or "
+               "remove the card")
+        raise UnitError(msg)
+    return zero_point

@@ -8,7 +8,6 @@ as astropy Tables with a median / 16th / 84th percentile summary.
 
 import itertools
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
@@ -74,8 +73,10 @@ class EvaluationReport:
         paths : list of `~pathlib.Path`
         """
         from ..utils._files import atomic_write
+        from ..utils._validation import check_bool, check_path
 
-        directory = Path(directory)
+        overwrite = check_bool(overwrite, "overwrite")
+        directory = check_path(directory, "directory")
         profile_rows = []
         for dataset, sets in self.profiles.items():
             for name, values in sets.items():

@@ -2,6 +2,7 @@
 """Look up surveys by name, and register new ones."""
 
 from ..exceptions import UnknownSurveyError
+from ..utils._validation import check_bool
 from .survey import DES, SDSS, Survey
 
 __all__ = ["get_survey", "register_survey", "available_surveys"]
@@ -29,6 +30,7 @@ def register_survey(survey, *, force=False):
         msg = f"register_survey expects a Survey, got {type(survey).__name__}"
         raise TypeError(msg)
     key = survey.name.lower()
+    force = check_bool(force, "force")
     if key in _SURVEYS and _SURVEYS[key] is not survey and not force:
         msg = f"a survey named {survey.name!r} is already registered; use force=True to replace it"
         raise ValueError(msg)

@@ -5,13 +5,16 @@ Bad inputs to every public entry point, one table per entry point.
 Each row gives the call, the bad input, and the outcome: the exception class and
 a phrase of its message (or, for inputs handled on purpose, a check of the
 result or a warning). Every row also checks that no input object or file was
-modified. Numbers in the ids are the items of the reliability issue (#12); the
+modified. Numbers in the ids are the items of the reliability issue (#12), ids
+starting with ``21-`` the cases of its second pass (#21); the
 table in ``docs/reliability.rst`` lists the same outcomes.
 """
 
 import gzip
 import hashlib
 import json
+import os
+import stat
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 from astropy.io import fits
-from astropy.nddata import CCDData, NDData, StdDevUncertainty
+from astropy.nddata import CCDData, NDData, StdDevUncertainty, VarianceUncertainty
 from astropy.utils.exceptions import AstropyUserWarning
 
 from survey2survey import Survey2Survey, Translator, transform_many
@@ -37,6 +40,7 @@ from survey2survey.exceptions import (
     InsufficientCoverageError,
     InvalidDataError,
     InvalidOptionError,
+    InvalidWCSError,
     MetricError,
     MissingWCSError,
     NoOverlapError,
@@ -97,6 +101,8 @@ def _fingerprint(obj):
     """A comparable summary of everything an input holds (file bytes for paths)."""
     if isinstance(obj, (str, Path)) and len(str(obj)) < 1000 and Path(obj).exists():
         path = Path(obj)
+        if not (path.is_dir() or path.is_file()):  # a FIFO or device: never read it
+            return ("special", stat.S_IFMT(path.stat().st_mode))
         if path.is_dir():
             return ("dir", tuple((str(p.relative_to(path)), _digest(p.read_bytes()))
                                  for p in sorted(path.rglob("*")) if p.is_file()))
@@ -401,7 +407,8 @@ FIT = [
     pytest.param(_fitter(overlap=0), lambda c, t: ((c.pairs[:2],), _QUIET),
                  InvalidOptionError, "receptive-field radius", id="9-overlap-0"),
     pytest.param(_fitter(tile_size=16), lambda c, t: ((c.pairs[:2],), _QUIET),
-                 InvalidOptionError, "overlap must be smaller than tile_size", id="9-tile-16"),
+                 InvalidOptionError, "tile_size=16 is too small for this translator: its tiles "
+                 "need an overlap of 24 px", id="9-tile-16"),
     pytest.param(_fitter(overlap=-3), lambda c, t: ((c.pairs[:2],), _QUIET),
                  InvalidOptionError, "overlap must be an integer >= 0", id="9-overlap-negative"),
     pytest.param(_fitter(batch_size=-1), lambda c, t: ((c.pairs[:2],), _QUIET),
@@ -831,3 +838,709 @@ def test_fingerprints_see_modifications(ctx, tmp_path):
     before = _fingerprint(tmp_path)
     path.write_bytes(b"changed")
     assert _fingerprint(tmp_path) != before and _fingerprint(path) != _fingerprint(tmp_path)
+
+
+# === second pass (#21): ids start with 21- ===============================================
+
+# --- strict booleans, output paths (data loss) --------------------------------------------
+
+def _copy_of_input(c, t, name="in.fits"):
+    path = t / name
+    path.write_bytes((c.inputs / "c0.fits").read_bytes())
+    return path
+
+
+def _link_to(target, t, name="link.fits"):
+    link = t / name
+    link.symlink_to(target)
+    return link
+
+
+def _a_folder(t, name="out.fits"):
+    folder = t / name
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    return folder
+
+
+def _transform_call(c, *args, **kwargs):
+    return c.model.transform, args, dict(kwargs, progress=False)
+
+
+def _member_file(c, t):
+    path = t / "member.safetensors"
+    path.write_bytes(b"an earlier translator")
+    return path
+
+
+OPTIONS_AND_PATHS = [
+    pytest.param(lambda c, t: (write_cutout, (c.source, _existing(t)), {"overwrite": "False"}),
+                 InvalidOptionError, "overwrite must be True or False; got 'False' \\(str\\)",
+                 id="21-write-cutout-overwrite-False-string"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, output=_existing(t),
+                                              overwrite="no"),
+                 InvalidOptionError, "overwrite must be True or False; got 'no'",
+                 id="21-transform-overwrite-no-string"),
+    pytest.param(lambda c, t: (c.model.save, (_existing(t, "m.s2s"),), {"overwrite": "no"}),
+                 InvalidOptionError, "overwrite must be True or False", id="21-save-overwrite-no"),
+    pytest.param(lambda c, t: (c.model.translators_[0].save, (_member_file(c, t),),
+                               {"overwrite": "no"}),
+                 InvalidOptionError, "overwrite must be True or False",
+                 id="21-translator-save-overwrite-no"),
+    pytest.param(lambda c, t: (save_pairs, (c.pairs[:1], c.pairs_dir), {"overwrite": "False"}),
+                 InvalidOptionError, "overwrite must be True or False",
+                 id="21-save-pairs-overwrite-False-string"),
+    pytest.param(lambda c, t: _transform_call(c, _at_scale(c, 3.96), resample="no"),
+                 InvalidOptionError, "resample must be True or False; got 'no'",
+                 id="21-resample-no-string"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, uncertainty="yes"),
+                 InvalidOptionError, "uncertainty must be True or False",
+                 id="21-uncertainty-yes-string"),
+    pytest.param(lambda c, t: (transform_many, (c.model, c.inputs),
+                               {"output_dir": _partly_filled(c, t), "skip_existing": "no",
+                                "progress": False}),
+                 InvalidOptionError, "skip_existing must be True or False",
+                 id="21-transform-many-skip-existing-no"),
+    pytest.param(lambda c, t: (transform_many, (c.model, c.inputs),
+                               {"output_dir": t / "o", "resample": "no", "progress": False}),
+                 InvalidOptionError, "resample must be True or False",
+                 id="21-transform-many-resample-no"),
+    pytest.param(lambda c, t: (align, (c.target, c.source), {"conserve_flux": "no"}),
+                 InvalidOptionError, "conserve_flux must be True or False",
+                 id="21-align-conserve-flux-no"),
+    pytest.param(lambda c, t: (regrid, (c.source, 0.263 * u.arcsec / u.pix),
+                               {"parallel": "yes"}),
+                 InvalidOptionError, "parallel must be True or False", id="21-regrid-parallel-yes"),
+    pytest.param(lambda c, t: (_fitter(), (c.pairs[:2],), dict(_QUIET, resume="no")),
+                 InvalidOptionError, "resume must be True or False", id="21-fit-resume-no"),
+    pytest.param(lambda c, t: (c.model.score, (c.pairs[:2],), {"progress": "no"}),
+                 InvalidOptionError, "progress must be True or False", id="21-score-progress-no"),
+    pytest.param(lambda c, t: _transform_call(c, _copy_of_input(c, t),
+                                              output=t / "in.fits", overwrite=True),
+                 InvalidOptionError, "never replaces its input, even with overwrite=True",
+                 id="21-transform-output-onto-input"),
+    pytest.param(lambda c, t: _transform_call(c, _copy_of_input(c, t),
+                                              output=t / "sub" / ".." / "in.fits",
+                                              overwrite=True),
+                 InvalidOptionError, "never replaces its input", id="21-output-onto-input-dotdot"),
+    pytest.param(lambda c, t: _transform_call(c, _link_to(_copy_of_input(c, t), t),
+                                              output=t / "in.fits", overwrite=True),
+                 InvalidOptionError, "never replaces its input",
+                 id="21-output-onto-input-through-link"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, output=_a_folder(t)),
+                 OutputExistsError, "is a directory: an output file cannot replace a folder",
+                 id="21-output-is-a-folder"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, output=_a_folder(t),
+                                              overwrite=True),
+                 OutputExistsError, "not even with overwrite=True",
+                 id="21-output-is-a-folder-overwrite"),
+    pytest.param(lambda c, t: _transform_call(c, c.source, output=123), InvalidOptionError,
+                 "output must be a file path .*got 123 \\(int\\)", id="21-output-123"),
+    pytest.param(lambda c, t: (write_cutout, (c.source, os.fsencode(t / "x.fits")), {}),
+                 InvalidOptionError, "path must be a file path .*bytes",
+                 id="21-write-cutout-bytes-path"),
+    pytest.param(lambda c, t: _transform_call(c, os.fsencode(c.inputs / "c0.fits")),
+                 InputError, "a bytes path .* is not supported", id="21-bytes-input-path"),
+    pytest.param(lambda c, t: (transform_many, (c.model, [_copy_of_input(c, t, "a.fits"),
+                                                          os.fsencode(t / "a.fits")]),
+                               {"progress": False}),
+                 InputError, "a bytes path", id="21-transform-many-bytes-input"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), OPTIONS_AND_PATHS)
+@pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
+def test_options_and_paths(ctx, tmp_path, build, expected, phrase):
+    """Strings are not booleans; an output never replaces its input or a folder (#21)."""
+    call, args, kwargs = build(ctx, tmp_path)
+    before = _fingerprint(tmp_path)
+    _check(call, args, kwargs, expected, phrase)
+    assert _fingerprint(tmp_path) == before, "a file in the folder was changed"
+
+
+def test_long_output_names(ctx, tmp_path):
+    """A legal 242-byte file name is written: the temporary name is not longer (#21)."""
+    name = "x" * 237 + ".fits"
+    assert len(name.encode()) == 242
+    out = tmp_path / name
+    ctx.model.transform(ctx.source, output=out, progress=False)
+    assert read_cutout(out).bands == tuple(BANDS)
+    source = tmp_path / "in" / name
+    source.parent.mkdir()
+    source.write_bytes((ctx.inputs / "c0.fits").read_bytes())
+    (written,) = transform_many(ctx.model, [source], output_dir=tmp_path / "o", progress=False)
+    assert written.name == name and not list((tmp_path / "o").glob(".*"))
+
+
+# --- transform_many: duplicate names, folders in the way, skip_existing ------------------
+
+def _same_stems(c, t, names):
+    paths = []
+    for k, name in enumerate(names):
+        folder = t / f"d{k}"
+        folder.mkdir()
+        data = (c.inputs / "c0.fits").read_bytes()
+        path = folder / name
+        path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+        paths.append(path)
+    return paths
+
+
+def _in_one_folder(c, t, names):
+    folder = t / "same"
+    folder.mkdir()
+    data = (c.inputs / "c0.fits").read_bytes()
+    for name in names:
+        (folder / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    return [folder / name for name in names]
+
+
+MANY_NAMES = [
+    pytest.param(lambda c, t: _same_stems(c, t, ["x.fits", "x.fits"]),
+                 "inputs input 0 .* and input 1 .* would both be written to 'x.fits'",
+                 id="21-same-name-two-folders"),
+    pytest.param(lambda c, t: _in_one_folder(c, t, ["x.fits", "x.fits.gz"]),
+                 "would both be written to 'x.fits'", id="21-x.fits-beside-x.fits.gz"),
+]
+
+
+@pytest.mark.parametrize(("build", "phrase"), MANY_NAMES)
+def test_transform_many_names(ctx, tmp_path, build, phrase):
+    """The duplicate-output-name check names both inputs instead of crashing (#21)."""
+    inputs = build(ctx, tmp_path)
+    _check(transform_many, (ctx.model, inputs), {"output_dir": tmp_path / "o",
+                                                "progress": False},
+           InputError, phrase)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["21-folder-in-the-way",
+                                                          "21-overwrite-over-a-folder"])
+def test_transform_many_folder_in_the_way(ctx, tmp_path, overwrite):
+    """A folder where one output goes fails that input; the others are written (#21)."""
+    out = tmp_path / "o"
+    out.mkdir()
+    _a_folder(out, "c1.fits")
+    reasons = []
+    before = _fingerprint([ctx.inputs, out / "c1.fits"])
+    written = transform_many(ctx.model, ctx.inputs, output_dir=out, overwrite=overwrite,
+                             on_error=lambda index, reason: reasons.append((index, reason)),
+                             progress=False)
+    assert [p.name for p in written] == ["c0.fits", "c2.fits"]
+    assert len(reasons) == 1 and reasons[0][0] == 1 and "is a directory" in reasons[0][1]
+    assert _fingerprint([ctx.inputs, out / "c1.fits"]) == before
+
+
+def test_cli_overwrite_over_a_folder(ctx, tmp_path, capsys):
+    """``--overwrite`` over a folder: that input fails (exit 1), the batch carries on (#21)."""
+    out = tmp_path / "o"
+    out.mkdir()
+    _a_folder(out, "c1.fits")
+    status = main(["transform", str(ctx.model_file), str(ctx.inputs), "-o", str(out),
+                   "--overwrite"])
+    err = capsys.readouterr().err
+    assert status == EXIT_FAILED and "is a directory" in err and "Traceback" not in err
+    assert (out / "c0.fits").is_file() and (out / "c2.fits").is_file()
+    assert (out / "c1.fits" / "keep.txt").read_text() == "mine"
+
+
+def _foreign_output(c, t, out):
+    """A real output of this model whose S2SHASH says another model made it."""
+    cutout = c.model.transform(c.inputs / "c2.fits", progress=False)
+    for band in cutout.bands:
+        cutout[band].meta["S2SHASH"] = "0123456789abcdef"
+    write_cutout(cutout, out / "c2.fits")
+
+
+def test_skip_existing_keeps_only_complete_outputs(ctx, tmp_path):
+    """skip_existing keeps complete outputs of this model and reports the rest (#21)."""
+    out = tmp_path / "o"
+    transform_many(ctx.model, [ctx.inputs / "c0.fits"], output_dir=out, progress=False)
+    good = (out / "c0.fits").read_bytes()
+    (out / "c1.fits").write_text("a text file")
+    _foreign_output(ctx, tmp_path, out)
+    dangling = tmp_path / "nowhere.fits"
+    (tmp_path / "in").mkdir()
+    for name in ("c0", "c1", "c2"):
+        (tmp_path / "in" / f"{name}.fits").write_bytes((ctx.inputs / f"{name}.fits").read_bytes())
+    (tmp_path / "in" / "c3.fits").write_bytes((ctx.inputs / "c0.fits").read_bytes())
+    (out / "c3.fits").symlink_to(dangling)
+    before = _fingerprint(out)
+    with pytest.warns(AstropyUserWarning, match="skipped 3 of 4") as caught:
+        written = transform_many(ctx.model, tmp_path / "in", output_dir=out,
+                                 skip_existing=True, on_error="skip", progress=False)
+    text = str(caught[0].message)
+    assert "c1.fits' exists but is not a complete output of this model" in text
+    assert "not this model's" in text and "dangling symbolic link" in text
+    assert written == [out / "c0.fits"] and (out / "c0.fits").read_bytes() == good
+    assert _fingerprint(out) == before
+    with pytest.raises(OutputExistsError, match="c1.fits' exists but is not a complete output"):
+        transform_many(ctx.model, tmp_path / "in", output_dir=out, skip_existing=True,
+                       progress=False)
+
+
+# --- hostile files: FIFOs, devices, declared sizes, calibration cards ----------------------
+
+def _fifo(t):
+    path = t / "pipe.fits"
+    os.mkfifo(path)
+    return path
+
+
+def _huge_header(t):
+    """A 2880-byte header declaring 100000 x 100000 float64 pixels (74.5 GiB)."""
+    header = fits.Header({"SIMPLE": True, "BITPIX": -64, "NAXIS": 2, "NAXIS1": 100000,
+                          "NAXIS2": 100000})
+    path = t / "huge.fits"
+    path.write_bytes(header.tostring().encode() + b"\0" * 2880)
+    return path
+
+
+def _huge_tile_compressed(c, t):
+    """A 24x24 tile-compressed (.fz) image whose ZNAXIS1/2 cards declare 200000x200000."""
+    header = c.source["g"].wcs.to_header()
+    header["FILTER"], header["BUNIT"] = "g", "nmgy"
+    path = t / "huge.fits.fz"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(
+        np.ones((SIZE, SIZE), np.float32), header)]).writeto(path)
+    raw = path.read_bytes()
+    for key in (b"ZNAXIS1 ", b"ZNAXIS2 "):
+        start = raw.index(key)
+        raw = raw[:start] + f"{key.decode()}= {200000:>20}".ljust(80).encode() + raw[start + 80:]
+    path.write_bytes(raw)
+    return path
+
+
+def _edited_card(c, t, key, value, *, band="g", extension="SCI"):
+    path = write_cutout(c.source, t / f"{key.lower()}.fits")
+    with fits.open(path, mode="update") as hdul:
+        for hdu in hdul:
+            if hdu.name == extension and hdu.header.get("FILTER") == band:
+                hdu.header[key] = value
+    return path
+
+
+def _duplicate_sci(c, t, key):
+    path = write_cutout(c.source, t / "dup.fits")
+    with fits.open(path, mode="update") as hdul:
+        sci = [hdu for hdu in hdul if hdu.name == "SCI"]
+        if key == "EXTVER":
+            sci[1].header["EXTVER"] = sci[0].header["EXTVER"]
+        else:
+            sci[1].header["FILTER"] = sci[0].header["FILTER"]
+    return path
+
+
+def _ccd_with_sigma(c, sigma, unit=None, kind=StdDevUncertainty, data_unit=None):
+    changes = {} if data_unit is None else {"unit": data_unit}
+    return _ccd(c, uncertainty=kind(np.full((SIZE, SIZE), sigma), unit=unit), **changes)
+
+
+def _uncert_card(c, t, key, value):
+    """The source written with an uncertainty whose first UNCERT extension has ``key=value``."""
+    bands = {b: _ccd(c, b, uncertainty=StdDevUncertainty(np.full((SIZE, SIZE), 0.1)))
+             for b in BANDS}
+    path = write_cutout(read_cutout(bands), t / "uncert.fits")
+    with fits.open(path, mode="update") as hdul:
+        hdul["UNCERT", 1].header[key] = value
+    return path
+
+
+def _sigma_in_data_unit(expected):
+    def check(cutout):
+        sigma = cutout["g"].uncertainty
+        assert str(sigma.unit) == str(cutout["g"].unit)
+        np.testing.assert_allclose(sigma.array, expected, rtol=1e-12)
+    return check
+
+
+def _unknown_uncertainty(c):
+    from astropy.nddata import UnknownUncertainty
+    return _ccd(c, uncertainty=UnknownUncertainty(np.ones((SIZE, SIZE))))
+
+
+HOSTILE_FILES = [
+    pytest.param(lambda c, t: ((_fifo(t),), {}), InputError,
+                 "is a FIFO \\(named pipe\\), not a regular file", id="21-fifo-input"),
+    pytest.param(lambda c, t: (("/dev/zero",), {"bands": "g"}), InputError,
+                 "'/dev/zero' is a character device, not a regular file", id="21-dev-zero"),
+    pytest.param(lambda c, t: ((_huge_header(t),), {}), CorruptFileError,
+                 "HDU 0 declares 80000000000 bytes .*74.5 GiB.*over the 4 GiB",
+                 id="21-header-declares-74-GiB"),
+    pytest.param(lambda c, t: ((_huge_tile_compressed(c, t),), {}), CorruptFileError,
+                 "HDU 1 declares 160000000000 bytes .*149 GiB", id="21-fz-declares-149-GiB"),
+    pytest.param(lambda c, t: ((_edited_card(c, t, "BSCALE", 0),), {}), CorruptFileError,
+                 "BSCALE = 0, which would make every pixel value 0", id="21-bscale-0"),
+    pytest.param(lambda c, t: ((_duplicate_sci(c, t, "EXTVER"),), {}), CorruptFileError,
+                 "two SCI extensions with EXTVER 1 .*one band would be lost",
+                 id="21-duplicate-extver"),
+    pytest.param(lambda c, t: ((_duplicate_sci(c, t, "FILTER"),), {}), BandMismatchError,
+                 "two SCI extensions with FILTER 'g'", id="21-duplicate-filter"),
+    pytest.param(lambda c, t: ((_ccd_with_sigma(c, 0.5, "uJy", data_unit="Jy"),), {}),
+                 _sigma_in_data_unit(0.5e-6), None, id="21-sigma-in-uJy-converted"),
+    pytest.param(lambda c, t: ((_ccd_with_sigma(c, 0.25, "nmgy2", VarianceUncertainty),), {}),
+                 lambda cutout: np.testing.assert_allclose(
+                     cutout["g"].uncertainty.array, 0.25), None,
+                 id="21-variance-in-data-unit-squared"),
+    pytest.param(lambda c, t: ((_uncert_card(c, t, "BUNIT", "m"),), {}), UnitError,
+                 "uncertainty is in m, which cannot be converted to the data unit",
+                 id="21-sigma-in-metres"),
+    pytest.param(lambda c, t: ((_unknown_uncertainty(c),), {}), InvalidDataError,
+                 "is a UnknownUncertainty, which says nothing", id="21-unknown-uncertainty"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), HOSTILE_FILES)
+def test_hostile_files(ctx, tmp_path, build, expected, phrase):
+    """read_cutout refuses files that would hang, exhaust memory or lose a band (#21)."""
+    args, kwargs = build(ctx, tmp_path)
+    _check(read_cutout, args, kwargs, expected, phrase)
+
+
+def test_compressed_file_expanding_past_the_cap(ctx, tmp_path, monkeypatch):
+    """A .fits.gz expanding past MAX_FITS_BYTES is refused while decompressing (#21)."""
+    from survey2survey.io import _open
+
+    monkeypatch.setattr(_open, "MAX_FITS_BYTES", 2**20)
+    path = tmp_path / "bomb.fits.gz"
+    header = fits.Header({"SIMPLE": True, "BITPIX": 8, "NAXIS": 1, "NAXIS1": 4 * 2**20})
+    path.write_bytes(gzip.compress(header.tostring().encode() + b"\0" * (4 * 2**20)))
+    assert path.stat().st_size < 20_000
+    _check(read_cutout, (path,), {}, CorruptFileError,
+           "gzip stream expands to more than 1048576 bytes")
+
+
+@pytest.mark.parametrize(("card", "value"), [("MAGZERO", 99.0), ("MAGZERO", -99.0),
+                                             ("MAGZERO", 0.0)],
+                         ids=["21-magzero-99", "21-magzero-minus-99", "21-magzero-0"])
+def test_placeholder_zero_points(ctx, tmp_path, card, value):
+    """A placeholder MAGZERO is refused, not applied (it scaled the image by 1e-30) (#21)."""
+    path = _edited_card(ctx, tmp_path, card, value)
+    _check(ctx.model.transform, (path,), {"progress": False}, UnitError,
+           f"{card} = {value!r} states an AB zero point .*outside the plausible 1 to 50")
+
+
+# --- model files: hostile archives, forged shapes, NaN weights, odd paths -----------------
+
+def _patched_first_entry(c, t, *, flags=None, method=None):
+    """The model file with the zip flags or compression method of its first member patched."""
+    import struct
+
+    raw = bytearray(c.model_file.read_bytes())
+    local = raw.find(b"PK\x03\x04")
+    central = raw.find(b"PK\x01\x02")
+    if flags is not None:
+        raw[local + 6:local + 8] = struct.pack("<H", flags)
+        raw[central + 8:central + 10] = struct.pack("<H", flags)
+    if method is not None:
+        raw[local + 8:local + 10] = struct.pack("<H", method)
+        raw[central + 10:central + 12] = struct.pack("<H", method)
+    out = t / "patched.s2s"
+    out.write_bytes(bytes(raw))
+    return out
+
+
+def _nested_json(t, depth=100_000):
+    out = t / "nested.s2s"
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("estimator.json", "[" * depth + "]" * depth)
+    return out
+
+
+def _forged_in_channels(meta):
+    from survey2survey.translators._persistence import config_sha256 as member_sha256
+
+    meta["params"]["in_channels"] = 4e6
+    meta["config_sha256"] = member_sha256(meta)
+
+
+def _fifo_model(t):
+    path = t / "model.s2s"
+    os.mkfifo(path)
+    return path
+
+
+def _folder_model(t):
+    path = t / "model.s2s"
+    path.mkdir()
+    return path
+
+
+HOSTILE_MODELS = [
+    pytest.param(lambda c, t: _nested_json(t), WeightsFileError,
+                 "nests JSON more than 64 levels deep", id="21-nested-json"),
+    pytest.param(lambda c, t: _patched_first_entry(c, t, flags=0x1), WeightsFileError,
+                 "member 'estimator.json' is encrypted", id="21-zip-encryption-flag"),
+    pytest.param(lambda c, t: _patched_first_entry(c, t, method=99), WeightsFileError,
+                 "uses zip compression method 99", id="21-zip-compression-99"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_member=_forged_in_channels),
+                 WeightsFileError, "does not fit the network its stored parameters describe: "
+                 "tensor .* would have shape \\[\\d+, 4000000, ", id="21-forged-in-channels-4e6"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("params", "translator",
+                                                                        "unet"),
+                                       forge_members=True),
+                 WeightsFileError, "its parameters name the translator 'unet' but its members "
+                 "hold \\['aecnn'\\] translators", id="21-forged-translator-name"),
+    pytest.param(lambda c, t: _rewrite(c, t, "a.s2s", edit_config=_set("state", "source", "DES"),
+                                       forge_members=True),
+                 WeightsFileError, "contradicts its parameters: source 'DES' in its fitted "
+                 "state but 'SDSS' in its parameters", id="21-forged-source-named"),
+    pytest.param(lambda c, t: _folder_model(t), WeightsFileError,
+                 "estimator file .*model.s2s' is a directory, not a regular file",
+                 id="21-model-path-is-a-folder"),
+    pytest.param(lambda c, t: _fifo_model(t), WeightsFileError,
+                 "is a FIFO \\(named pipe\\), not a regular file", id="21-model-path-is-a-fifo"),
+    pytest.param(lambda c, t: os.fsencode(c.model_file), WeightsFileError,
+                 "must be named by a str or os.PathLike path; got b'", id="21-model-bytes-path"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), HOSTILE_MODELS)
+def test_hostile_models(ctx, tmp_path, build, expected, phrase):
+    """Survey2Survey.load maps every archive problem to WeightsFileError, allocating nothing."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _check(Survey2Survey.load, (build(ctx, tmp_path),), {}, expected, phrase)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 500_000, f"loading grew the peak memory by {grown_kib} KiB"
+
+
+def test_nan_weights_refused_at_load(ctx, tmp_path):
+    """A translator file whose tensors hold NaN (hashes recomputed) is refused (#21)."""
+    from safetensors.torch import load_file, save_file
+
+    from survey2survey.translators._persistence import (
+        METADATA_KEY,
+        config_sha256,
+        read_weights_file,
+        weights_sha256,
+    )
+
+    member = ctx.model.translators_[0].save(tmp_path / "member.safetensors")
+    config, _ = read_weights_file(member)
+    tensors = load_file(member)
+    name = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[name] = tensors[name].clone()
+    tensors[name].view(-1)[0] = float("nan")
+    config["sha256"] = weights_sha256(tensors)
+    config["config_sha256"] = config_sha256(config)
+    save_file(tensors, member, metadata={METADATA_KEY: json.dumps(config)})
+    _check(Translator.load, (member,), {}, WeightsFileError,
+           f"holds 1 non-finite .* in tensor {name!r}")
+
+
+def test_model_path_messages_in_transform_many(ctx, tmp_path):
+    """A folder, FIFO or bytes path given as the model to transform_many says so (#21)."""
+    folder = _folder_model(tmp_path)
+    _check(transform_many, (folder, ctx.inputs), {"progress": False}, WeightsFileError,
+           "is a directory, not a regular file")
+    _check(transform_many, (_fifo(tmp_path), ctx.inputs), {"progress": False},
+           WeightsFileError, "is a FIFO")
+    _check(transform_many, (os.fsencode(ctx.model_file), ctx.inputs), {"progress": False},
+           WeightsFileError, "must be named by a str or os.PathLike path")
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"], ids=["21-cli-model-folder",
+                                                          "21-cli-model-fifo"])
+def test_cli_model_path_is_not_a_file(ctx, tmp_path, capsys, kind):
+    """``survey2survey transform FOLDER ...`` names the problem, one line (#21)."""
+    model = _folder_model(tmp_path) if kind == "folder" else _fifo_model(tmp_path)
+    status = main(["transform", str(model), str(ctx.inputs), "-o", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert status == EXIT_FAILED and "Traceback" not in err
+    assert ("is a directory" if kind == "folder" else "is a FIFO") in err
+
+
+# --- training divergence, thread-safe sampling --------------------------------------------
+
+def _spoil_weights_at(epoch_to_spoil, factor):
+    def callback(translator, epoch, logs):
+        if epoch == epoch_to_spoil:
+            with torch.no_grad():
+                for parameter in translator.parameters():
+                    parameter.mul_(factor)
+    return callback
+
+
+@pytest.mark.parametrize(("rate", "factor", "phrase", "kept"), [
+    (1e-3, float("nan"), "at epoch 2 with learning_rate=0.001: non-finite loss",
+     "keeps the weights of its best epoch \\(1"),
+    (1e-3, 3.0, "at epoch 2 with learning_rate=0.001: the training loss exploded to .* times "
+     "the first batch's", "keeps the weights of its best epoch \\(1"),
+    (1e12, None, "at epoch 0 with learning_rate=1000000000000.0: the training loss exploded "
+     "to .*e\\+25", "no epoch finished before it diverged"),
+], ids=["21-divergence-nan", "21-divergence-exploding", "21-learning-rate-1e12"])
+def test_training_divergence(rate, factor, phrase, kept):
+    """Divergence stops training with the learning rate named; the best weights are kept."""
+    x = torch.rand(8, 2, 24, 24, generator=torch.Generator().manual_seed(0))
+    y = 0.5 * x
+    before = x.clone()
+    model = Translator.create("aecnn", in_channels=2, epochs=4, batch_size=4,
+                              learning_rate=rate, linear_output=True)
+    callbacks = [] if factor is None else [_spoil_weights_at(1, factor)]
+    with pytest.raises(TranslatorError, match=f"training diverged {phrase}.*{kept}"):
+        model.fit(x, y, validation=0, progress=False, callbacks=callbacks)
+    if factor is not None:
+        assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
+        assert model.history.restored_epoch == 1
+    assert torch.equal(x, before)
+
+
+def test_seeded_mc_dropout_is_thread_safe():
+    """Four threads sampling one network give the sequential, seeded result (#21)."""
+    import threading
+
+    model = Translator.create("aecnn", in_channels=2, dropout=0.3)
+    x = torch.rand(3, 2, 24, 24, generator=torch.Generator().manual_seed(1))
+    reference = model.predict_samples(x, 6, seed=5)
+    results, errors = [], []
+
+    def run():
+        try:
+            for _ in range(3):
+                results.append(model.predict_samples(x, 6, seed=5))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == 12
+    assert all(torch.equal(r, reference) for r in results)
+    assert float(reference.std(0).mean()) > 0  # the samples do differ
+
+
+# --- uncertainties: NaN input sigma; all-zero input ----------------------------------------
+
+@pytest.fixture(scope="module")
+def calibrated(ctx):
+    import copy
+
+    model = copy.deepcopy(ctx.model)
+    return model.calibrate_uncertainty(ctx.pairs[3:8], progress=False)
+
+
+def _nan_sigma_at(c, y, x):
+    sigma = np.full((SIZE, SIZE), 0.05)
+    sigma[y, x] = np.nan
+    return {b: _ccd(c, b, uncertainty=StdDevUncertainty(sigma.copy())) for b in BANDS}
+
+
+def test_nan_input_sigma_gives_nan_output_sigma(ctx, calibrated):
+    """An unknown (NaN) input sigma is never reported as an output sigma of 0 (#21)."""
+    bands = _nan_sigma_at(ctx, 4, 5)
+
+    def check(out):
+        sigma = out.uncertainty_array
+        assert np.isnan(sigma[:, 4, 5]).all()
+        others = np.delete(sigma.reshape(len(BANDS), -1), 4 * SIZE + 5, axis=1)
+        assert np.isfinite(others).all() and (others > 0).all()
+
+    _check(calibrated.transform, (bands,), {"uncertainty": True, "progress": False}, check,
+           None)
+
+
+def test_all_zero_input(ctx):
+    """All-zero input: the output's total flux is 0 (flux-conserving), its pixels are not."""
+    zero = {b: _ccd(ctx, b, data=np.zeros((SIZE, SIZE))) for b in BANDS}
+    out = ctx.model.transform(zero, progress=False)
+    totals = out.data.reshape(len(BANDS), -1).sum(axis=1)
+    scatter = float(np.abs(out.data).max())
+    reference = float(np.abs(ctx.model.transform(ctx.source, progress=False).data).max())
+    assert np.all(np.abs(totals) <= 1e-6 * reference * SIZE * SIZE)
+    assert scatter < 0.5 * reference  # a pattern, small next to a galaxy's peak
+
+
+# --- evaluate and the command line ---------------------------------------------------------
+
+def test_evaluate_reports_files_missing_from_some_sets(ctx, tmp_path):
+    """Files missing from some sets are named in a warning, not silently dropped (#21)."""
+    import shutil
+
+    from survey2survey.cli._evaluate import load_sets
+
+    folder = shutil.copytree(ctx.pairs_dir, tmp_path / "data")
+    victim = sorted((folder / "target").glob("*.fits"))[0]
+    victim.unlink()
+    before = _fingerprint(folder)
+    with pytest.warns(AstropyUserWarning, match=f"set 'target' lacks 1 \\({victim.stem}\\)"):
+        names, _, _ = load_sets(folder, ["source", "target"])
+    assert victim.stem not in names and len(names) == 2
+    assert _fingerprint(folder) == before
+
+
+def test_cli_reads_upper_case_suffixes(ctx, tmp_path, capsys):
+    """``X.FITS`` files in a folder are translated, not skipped with exit 0 (#21)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "C0.FITS").write_bytes((ctx.inputs / "c0.fits").read_bytes())
+    (folder / "c1.Fits.GZ").write_bytes(gzip.compress((ctx.inputs / "c1.fits").read_bytes()))
+    before = _fingerprint(folder)
+    status = main(["transform", str(ctx.model_file), str(folder), "-o", str(tmp_path / "o")])
+    assert status == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["C0.fits", "c1.fits"]
+    assert _fingerprint(folder) == before
+
+
+# --- messages that name the real problem ---------------------------------------------------
+
+def _cube_with_bands_card(c, value):
+    data = np.stack([c.source["g"].data, c.source["r"].data, c.source["g"].data])
+    header = c.source["g"].wcs.to_header()
+    header["BANDS"] = value
+    return fits.HDUList([fits.PrimaryHDU(data, header)])
+
+
+def _with_peak(c, value):
+    data = c.source.data.copy()
+    data[:, 3, 3] = value
+    return c.source.with_data(data)
+
+
+def _tnx_header(c):
+    header = c.source["g"].wcs.to_header()
+    header["CTYPE1"], header["CTYPE2"] = "RA---TNX", "DEC--TNX"
+    header["WAT1_001"] = "wtype=tnx axtype=ra lngcor = \"3. 2. 2. 2. 0. 1. 0. 1. 0. 0.\""
+    return (c.source["g"].data.copy(), header)
+
+
+MESSAGES = [
+    pytest.param(lambda c: (read_cutout, (_cube_with_bands_card(c, "g,g,i"),), {}),
+                 BandMismatchError, "BANDS card is unusable: BANDS names band\\(s\\) \\['g'\\] "
+                 "more than once", id="21-bands-card-repeats-a-band"),
+    pytest.param(lambda c: (read_cutout, (_cube_with_bands_card(c, "g,r"),), {}),
+                 BandMismatchError, "BANDS card 'g,r' names 2 band\\(s\\) for its 3 planes",
+                 id="21-bands-card-too-short"),
+    pytest.param(lambda c: (c.model.transform, (_with_peak(c, 3e38),), {"progress": False}),
+                 InvalidDataError, "values up to 3e\\+38 .* overflow the network's float32",
+                 id="21-values-3e38"),
+    pytest.param(lambda c: (_fitter(tile_size=10), (c.pairs[:2],), _QUIET), InvalidOptionError,
+                 "tile_size=10 is too small for this translator", id="21-tile-size-10"),
+    pytest.param(lambda c: (_fitter(blend=10**6), (c.pairs[:2],), _QUIET), InvalidOptionError,
+                 "blend=1000000 is too wide for tile_size=", id="21-blend-1e6"),
+    pytest.param(lambda c: (_fitter(seed=2**70), (c.pairs[:2],), _QUIET), InvalidOptionError,
+                 "seed must be an integer in \\[0, 9223372036854775807\\]; "
+                 "got 1180591620717411303424",
+                 id="21-seed-2-to-the-70"),
+    pytest.param(lambda c: (Translator.create, ("aecnn",), {"seed": 2**70}), InvalidOptionError,
+                 "seed must be an integer in", id="21-translator-seed-2-to-the-70"),
+    pytest.param(lambda c: (read_cutout, (c.source.data.tolist(),), {"bands": "gr"}),
+                 InputError, "is a nested list of numbers \\(pixel values without a WCS\\)",
+                 id="21-nested-list-read-cutout"),
+    pytest.param(lambda c: (c.model.transform, (c.source.data.tolist(),), {"progress": False}),
+                 InputError, "input\\[0\\] is a nested list of numbers",
+                 id="21-nested-list-transform"),
+    pytest.param(lambda c: (read_cutout, (_tnx_header(c),), {"bands": "g"}), InvalidWCSError,
+                 "has an IRAF TNX WCS .*convert it to TPV or SIP", id="21-tnx-wcs"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), MESSAGES)
+@pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
+def test_messages_name_the_problem(ctx, build, expected, phrase):
+    """The message says what is wrong, not a consequence of it (#21)."""
+    call, args, kwargs = build(ctx)
+    _check(call, args, kwargs, expected, phrase)

@@ -158,7 +158,7 @@ def _metadata(blob, what):
         raise WeightsFileError(msg)
     try:
         header = json.loads(blob[8:8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         msg = (f"{what} is not a readable safetensors file (its header is not JSON); "
                "survey2survey never unpickles files")
         raise WeightsFileError(msg) from None
@@ -186,7 +186,7 @@ def read_weights_bytes(blob, *, what="weights", expected_format=FORMAT):
         raise WeightsFileError(msg)
     try:
         config = json.loads(header[METADATA_KEY])
-    except ValueError as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         msg = f"the survey2survey metadata of {what} is not valid JSON ({exc})"
         raise WeightsFileError(msg) from None
     if not isinstance(config, dict) or config.get("format") != expected_format:

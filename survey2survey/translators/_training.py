@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..exceptions import ShapeMismatchError, TrainingDataError, TranslatorError
 from ..utils._progress import progress_bar
-from ..utils._validation import check_int
+from ..utils._validation import check_bool, check_int
 from ._distributed import start_session
 from ._persistence import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .context import TrainingContext
@@ -320,6 +320,42 @@ def _checkpoint_path(checkpoint_dir, resume):
     return checkpoint
 
 
+#: an epoch's training loss this many times the first batch's means the training diverged
+DIVERGENCE_FACTOR = 1e4
+
+
+def _divergence(logs, reference):
+    """What says an epoch's losses diverged (non-finite, or exploded), or None."""
+    bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+    if bad:
+        return f"non-finite loss(es) {bad}"
+    loss = logs["loss"]
+    if reference is not None and reference > 0 and abs(loss) > DIVERGENCE_FACTOR * reference:
+        return (f"the training loss exploded to {loss:.4g}, {abs(loss) / reference:.3g} times "
+                f"the first batch's {reference:.4g} (more than {DIVERGENCE_FACTOR:g}x)")
+    return None
+
+
+def _diverged(translator, optimizers, epoch, problem, best_weights, history):
+    """Restore the best weights seen (if any), then raise a `TranslatorError` naming the rate."""
+    rates = sorted({float(group["lr"]) for optimizer in optimizers.values()
+                    for group in optimizer.param_groups})
+    given = translator.params.get("learning_rate")
+    rate = (f"learning_rate={given!r}" if given is not None
+            else f"learning rate(s) {', '.join(f'{r:g}' for r in rates)}")
+    if best_weights:
+        translator.load_state_tensors(best_weights, what="the best epoch's weights")
+        history.restored_epoch = history.best_epoch
+        kept = (f"the translator keeps the weights of its best epoch ({history.best_epoch}, "
+                f"{history.monitor} {history.best_value:.4g})")
+    else:
+        kept = "no epoch finished before it diverged, so there are no weights worth keeping"
+    translator.history = history
+    msg = (f"training diverged at epoch {epoch} with {rate}: {problem}; lower the learning "
+           f"rate (by 10x, say) or the batch size and fit again; {kept}")
+    raise TranslatorError(msg)
+
+
 def _clone_weights(translator):
     return {key: value.detach().clone() for key, value in translator.state_tensors().items()}
 
@@ -337,6 +373,8 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
     source, target = _check_data(translator, source, target, weight)
     translator.check_training_data(source, _unpack(target, translator.output_channels)[0])
     epochs = translator.epochs if epochs is None else check_int(epochs, "epochs", minimum=1)
+    resume = check_bool(resume, "resume")
+    progress = check_bool(progress, "progress", allow_none=True)
     callbacks = list(callbacks or ())
     for callback in callbacks:
         if not callable(callback):
@@ -414,6 +452,7 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
         bar = progress_bar(total=epochs * n_batches, initial=start * n_batches,
                            progress=progress if main else False, desc=f"fit {translator.name}",
                            unit="batch")
+        reference = None
         for epoch in range(start, epochs):
             context.epoch = epoch
             for module in translator.networks.values():
@@ -433,6 +472,9 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
                 if "loss" not in logs:
                     msg = f"{type(translator).__qualname__}.training_step must return a 'loss'"
                     raise TranslatorError(msg)
+                if reference is None:  # the first batch's loss: divergence is measured from it
+                    first = float(logs["loss"])
+                    reference = abs(first) if math.isfinite(first) else None
                 if average is not None:
                     average.update(translator.network)
                 for key, scheduler in schedulers.items():
@@ -457,14 +499,15 @@ def run_training(translator, source, target=None, *, weight=None, validation=0.1
                 bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}",
                                  **{k: f"{v:.4g}" for k, v in logs.items()
                                     if k.endswith("loss")}})
-                if not all(math.isfinite(v) for v in logs.values()):
-                    msg = f"training diverged at epoch {epoch}: losses {logs}"
-                    raise TranslatorError(msg)
+                problem = _divergence(logs, reference)
+                if problem is not None:
+                    bar.close()
+                    _diverged(translator, optimizers, epoch, problem, best_weights, history)
                 monitored = logs[history.monitor]
                 if monitored < best:
                     best, waited = monitored, 0
-                    if translator.restore_best:
-                        best_weights = _clone_weights(translator)
+                    # kept also without restore_best: a later divergence falls back on them
+                    best_weights = _clone_weights(translator)
                 else:
                     waited += 1
                     stop = translator.patience is not None and waited >= translator.patience

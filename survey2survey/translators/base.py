@@ -23,6 +23,7 @@ Writing a translator (built-in or plug-in) takes three methods:
 import functools
 import inspect
 import os
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -240,7 +241,7 @@ class Translator:
                                               minimum=1)
         if seed is None:  # fresh entropy, leaving the user's global torch RNG untouched
             seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
         self.patience = check_int(patience, "patience", minimum=1, allow_none=True)
         self.restore_best = check_bool(restore_best, "restore_best")
         self.checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
@@ -259,7 +260,14 @@ class Translator:
             msg = (f"{type(self).__qualname__}.build_modules() must return a dict of modules "
                    f"with the key {self.inference_module!r}, got {modules!r}")
             raise TranslatorError(msg)
-        self._networks = {key: module.to(self.device) for key, module in modules.items()}
+        if getattr(_PROBE, "active", False):  # a shape probe on the meta device: keep it there
+            self._networks = modules
+        else:
+            self._networks = {key: module.to(self.device) for key, module in modules.items()}
+        for module in self._networks.values():
+            for layer in module.modules():
+                if isinstance(layer, _SAMPLED_DROPOUT):
+                    layer.register_forward_hook(_sampled_dropout)
 
     # --- construction, registry and persistence ---------------------------------------------
 
@@ -338,6 +346,7 @@ class Translator:
         """
         from .. import __version__
 
+        overwrite = check_bool(overwrite, "overwrite")
         config = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -391,6 +400,7 @@ class Translator:
         if not isinstance(params, dict):
             msg = f"{what} holds translator parameters that are not a mapping: {params!r}"
             raise WeightsFileError(msg)
+        _check_stored_shapes(subclass, params, tensors, what)
         try:
             translator = subclass(**params, device=device)
         except (TypeError, ValueError) as exc:
@@ -729,9 +739,10 @@ class Translator:
         network = self.network
         for module in self._networks.values():
             module.eval()
-        if sampling:
+        if sampling:  # dropout layers without a per-call generator: torch's global RNG
             for module in network.modules():
-                if isinstance(module, nn.modules.dropout._DropoutNd):
+                if (isinstance(module, nn.modules.dropout._DropoutNd)
+                        and not isinstance(module, _SAMPLED_DROPOUT)):
                     module.train()
         network.to(memory_format=torch.channels_last if channels_last
                    else torch.contiguous_format)
@@ -813,7 +824,9 @@ class Translator:
         batch_size : int, optional
             Internal batch size.
         seed : int, optional
-            Seed of the dropout masks; None continues torch's global RNG.
+            Seed of this call's own `torch.Generator`, which draws the dropout
+            masks (so concurrent calls in other threads do not change them);
+            None draws the seed from torch's global RNG.
 
         Returns
         -------
@@ -841,11 +854,22 @@ class Translator:
                    "Monte-Carlo samples; create it with a dropout rate > 0")
             raise TranslatorError(msg)
         tensor = self.check_batch(batch)
-        with torch.random.fork_rng(devices=_cuda_devices(), enabled=seed is not None):
-            if seed is not None:
-                torch.manual_seed(seed)
-            samples = [self._run_inference(tensor, precision=precision, batch_size=batch_size,
-                                           sampling=True) for _ in range(n_samples)]
+        # the dropout masks come from a generator of this call (thread-local), so seeded
+        # samples are the same whatever other threads do meanwhile
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)))
+        seed = check_int(seed, "seed", minimum=0, maximum=2**64 - 1)
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        previous = getattr(_SAMPLING, "generator", None)
+        _SAMPLING.generator = generator
+        try:
+            with torch.random.fork_rng(devices=_cuda_devices()):
+                torch.manual_seed(seed)  # layers without a hook (alpha dropout) use it
+                samples = [self._run_inference(tensor, precision=precision,
+                                               batch_size=batch_size, sampling=True)
+                           for _ in range(n_samples)]
+        finally:
+            _SAMPLING.generator = previous
         return torch.stack(samples)
 
     # --- state -----------------------------------------------------------------------------------
@@ -900,3 +924,79 @@ class Translator:
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return f"<{type(self).__qualname__} {self.name!r}({params}) on {self.device}>"
+
+
+# --- checks of stored files before a network is built ------------------------------------
+
+_PROBE = threading.local()
+
+# --- Monte-Carlo dropout with a per-call generator ---------------------------------------
+
+#: the dropout layers whose sampling masks come from the calling thread's generator
+_SAMPLED_DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
+_SAMPLING = threading.local()
+
+
+def _sampled_dropout(module, inputs, output):
+    """
+    Forward hook of dropout layers: in eval mode, while `Translator.predict_samples` runs in
+    this thread, drop with a mask drawn from that call's own `torch.Generator`.
+
+    Threads sampling one network at once thus never share a random stream (nor flip the
+    layers' training flag under each other), and a seeded call is reproducible.
+    """
+    generator = getattr(_SAMPLING, "generator", None)
+    if generator is None or module.training or module.p <= 0:
+        return None
+    x = inputs[0]
+    keep = 1.0 - module.p
+    if keep <= 0:
+        return torch.zeros_like(x)
+    if isinstance(module, nn.Dropout):
+        shape = x.shape
+    else:  # channel-wise (Dropout1d/2d/3d): one draw per sample and channel
+        shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    mask = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(keep,
+                                                                          generator=generator)
+    return x * mask / keep
+
+
+def _check_stored_shapes(subclass, params, tensors, what):
+    """
+    Refuse stored parameters whose network would not have the stored tensors' shapes.
+
+    The network is first built on PyTorch's ``meta`` device (shapes only, no
+    memory), so a forged parameter (``in_channels=4e6``) is refused before a
+    real network of that size is allocated; non-finite weights are refused too.
+    """
+    for name, value in tensors.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            msg = (f"{what} holds {bad} non-finite (NaN or infinite) value(s) in tensor "
+                   f"{name!r}: the model would output NaN; refit it or use another file")
+            raise WeightsFileError(msg)
+    _PROBE.active = True
+    try:
+        with torch.device("meta"):
+            probe = subclass(**params, device="cpu")
+    except (TypeError, ValueError) as exc:
+        msg = f"the parameters stored in {what} do not fit {subclass.__qualname__}: {exc}"
+        raise WeightsFileError(msg) from None
+    except Exception:  # noqa: BLE001 - a network that cannot be probed is checked after building
+        return
+    finally:
+        _PROBE.active = False
+    expected = {f"{key}.{name}": tuple(value.shape)
+                for key, module in probe._networks.items()
+                for name, value in module.state_dict().items()}
+    stored = {name: tuple(value.shape) for name, value in tensors.items()}
+    wrong = sorted(name for name in expected.keys() & stored.keys()
+                   if expected[name] != stored[name])
+    if wrong:
+        name = wrong[0]
+        msg = (f"{what} does not fit the network its stored parameters describe: tensor "
+               f"{name!r} would have shape {list(expected[name])}, the file holds "
+               f"{list(stored[name])} ({len(wrong)} such tensor(s)); the file was edited or "
+               "is corrupt, and no network was built")
+        raise WeightsFileError(msg)
+

@@ -21,6 +21,7 @@ from importlib.metadata import entry_points
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import TranslatorError, UnknownTranslatorError
+from ..utils._validation import check_bool
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -118,6 +119,7 @@ class TranslatorRegistry:
                    f"(it lacks {', '.join(_TRANSLATOR_INTERFACE)})")
             raise TranslatorError(msg)
         key = name.strip().lower()
+        force = check_bool(force, "force")
         if key in self._classes and self._classes[key] is not cls and not force:
             msg = (f"a translator named {key!r} is already registered "
                    f"({self._classes[key].__qualname__}); pass force=True to replace it")

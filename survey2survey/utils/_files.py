@@ -12,11 +12,12 @@ a partial file under the final name.
 import contextlib
 import os
 import tempfile
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath, PureWindowsPath
 
 from ..exceptions import InputError, OutputExistsError
+from ._validation import check_bool, check_path
 
-__all__ = ["atomic_write", "current_umask", "check_file_stem"]
+__all__ = ["atomic_write", "current_umask", "check_file_stem", "temporary_prefix"]
 
 
 def current_umask():
@@ -110,12 +111,18 @@ def atomic_write(path, write, *, overwrite=False):
     The file gets the permissions a newly created file gets under the
     process umask (``mkstemp``'s 0600 would hide outputs from a group).
     """
-    path = Path(path)
+    path = check_path(path, "path")
+    overwrite = check_bool(overwrite, "overwrite")
+    if os.path.isdir(path):
+        msg = (f"{str(path)!r} is a directory: an output file cannot replace a folder "
+               "(not even with overwrite=True); choose a file name")
+        raise OutputExistsError(msg)
     if not overwrite and os.path.lexists(path):
         msg = f"{str(path)!r} exists; pass overwrite=True to replace it"
         raise OutputExistsError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name), suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -134,6 +141,32 @@ def atomic_write(path, write, *, overwrite=False):
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
     return path
+
+
+#: bytes of the final name kept in a temporary name: with the dot, the 8 random
+#: characters of ``mkstemp`` and ``.tmp`` it stays within the usual 255-byte limit
+TEMP_NAME_BYTES = 200
+
+
+def temporary_prefix(name):
+    """
+    The ``mkstemp`` prefix of a temporary file for ``name``: ``.NAME.``, NAME cut to 200 bytes.
+
+    A legal final name of up to 255 bytes thus never makes the temporary name
+    too long (``ENAMETOOLONG``).
+
+    Examples
+    --------
+    >>> from survey2survey.utils._files import temporary_prefix
+    >>> temporary_prefix("out.fits")
+    '.out.fits.'
+    >>> len(temporary_prefix("x" * 250).encode())
+    202
+    """
+    encoded = os.fsencode(name)
+    if len(encoded) > TEMP_NAME_BYTES:
+        name = os.fsdecode(encoded[:TEMP_NAME_BYTES].decode("utf-8", "ignore").encode())
+    return f".{name}."
 
 
 def _exclusive_rename(tmp, path):

@@ -15,8 +15,10 @@ def progress_bar(iterable=None, *, total=None, progress=None, desc=None, unit="i
     from tqdm.auto import tqdm
 
     from .. import conf
+    from ._validation import check_bool
 
-    show = conf.show_progress if progress is None else bool(progress)
+    progress = check_bool(progress, "progress", allow_none=True)
+    show = conf.show_progress if progress is None else progress
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
     if hide_single and total is not None and total <= 1:

@@ -8,12 +8,16 @@ module and raises `~survey2survey.exceptions.InvalidOptionError` (a
 """
 
 import numbers
+import os
+import stat
+from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import BandMismatchError, InvalidOptionError
+from ..exceptions import BandMismatchError, InputError, InvalidOptionError
 
-__all__ = ["check_choice", "check_int", "check_number", "check_bool", "parse_bands"]
+__all__ = ["check_choice", "check_int", "check_number", "check_bool", "check_path",
+           "check_regular_file", "check_not_an_input", "parse_bands"]
 
 
 def check_choice(value, choices, name):
@@ -105,12 +109,128 @@ def check_number(value, name, *, minimum=None, maximum=None, exclusive_minimum=F
     return value
 
 
-def check_bool(value, name):
-    """``value`` if it is a `bool` (numpy booleans too), else raise `InvalidOptionError`."""
+def check_bool(value, name, *, allow_none=False):
+    """
+    ``value`` if it is a `bool` (numpy booleans too), else raise `InvalidOptionError`.
+
+    Strings are refused, whatever they say: ``"False"`` and ``"no"`` are truthy
+    in Python, so accepting them would, for ``overwrite``, replace a file the
+    caller meant to keep.
+
+    Examples
+    --------
+    >>> from survey2survey.utils._validation import check_bool
+    >>> check_bool(False, "overwrite")
+    False
+    >>> check_bool("False", "overwrite")
+    Traceback (most recent call last):
+    ...
+    survey2survey.exceptions.InvalidOptionError: overwrite must be True or False; got 'False' (str)
+    """
+    if value is None and allow_none:
+        return None
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    msg = f"{name} must be True or False; got {value!r}"
+    msg = f"{name} must be True or False; got {value!r} ({type(value).__name__})"
     raise InvalidOptionError(msg)
+
+
+def check_path(value, name, *, allow_none=False):
+    """
+    ``value`` as a `pathlib.Path` if it is a `str` or path-like naming a file; else raise.
+
+    Bytes paths, numbers and empty strings are refused with
+    `InvalidOptionError` naming the parameter.
+
+    Examples
+    --------
+    >>> from survey2survey.utils._validation import check_path
+    >>> check_path("out.fits", "output")
+    PosixPath('out.fits')
+    >>> check_path(123, "output")
+    Traceback (most recent call last):
+    ...
+    survey2survey.exceptions.InvalidOptionError: output must be a file path ...; got 123 (int)
+    """
+    if value is None and allow_none:
+        return None
+    path = value
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+    if not isinstance(path, str) or not path or "\0" in path:
+        msg = f"{name} must be a file path (str or os.PathLike); got {value!r} " \
+              f"({type(value).__name__})"
+        raise InvalidOptionError(msg)
+    return Path(path)
+
+
+def _kind(mode):
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def check_regular_file(path, what, *, error=InputError):
+    """
+    ``path`` if it names an existing regular file (links followed); else raise ``error``.
+
+    A FIFO, a device (``/dev/zero``), a socket or a directory is refused
+    *before* it is opened: reading one would block forever or never end.
+
+    Raises
+    ------
+    error (default `~survey2survey.exceptions.InputError`)
+        Naming ``what``, the path and what it is instead.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        msg = f"no such file: {what} {os.fspath(path)!r}"
+        raise error(msg) from None
+    except OSError as exc:
+        msg = f"{what} {os.fspath(path)!r} cannot be read: {exc.strerror or exc}"
+        raise error(msg) from None
+    if not stat.S_ISREG(mode):
+        msg = f"{what} {os.fspath(path)!r} is {_kind(mode)}, not a regular file"
+        raise error(msg)
+    return path
+
+
+def _same_file(a, b):
+    try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def check_not_an_input(output, inputs, name="output"):
+    """
+    Refuse an ``output`` path that is (resolves to, or is a link of) one of ``inputs``.
+
+    Whatever ``overwrite`` says, an output never replaces the file it was read from.
+
+    Raises
+    ------
+    survey2survey.exceptions.InvalidOptionError
+        If ``output`` is one of the path inputs.
+    """
+    for item in inputs:
+        if isinstance(item, (str, os.PathLike)) and not isinstance(item, bytes) \
+                and _same_file(output, item):
+            msg = (f"{name}={os.fspath(output)!r} is the input file {os.fspath(item)!r}: "
+                   "an output never replaces its input, even with overwrite=True; "
+                   "choose another output path")
+            raise InvalidOptionError(msg)
 
 
 def _bounds(minimum, maximum):

@@ -48,6 +48,7 @@ def celestial_wcs(wcs_or_header, *, what="input"):
         if not any(str(k).startswith("CTYPE") for k in header):
             msg = f"{what} has no WCS keywords (no CTYPE1/CTYPE2 in its header)"
             raise MissingWCSError(msg)
+        _refuse_iraf_projection([header.get(f"CTYPE{k}") for k in (1, 2)], what)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FITSFixedWarning)
@@ -65,6 +66,7 @@ def celestial_wcs(wcs_or_header, *, what="input"):
     else:
         msg = f"{what} has a WCS of unsupported type {type(wcs_or_header).__name__}"
         raise InvalidWCSError(msg)
+    _refuse_iraf_projection(list(wcs.wcs.ctype), what)
     try:
         has_celestial = wcs.has_celestial
         if has_celestial:
@@ -84,6 +86,20 @@ def celestial_wcs(wcs_or_header, *, what="input"):
         msg = f"{what} has a non-finite WCS reference value CRVAL {list(wcs.wcs.crval)}"
         raise InvalidWCSError(msg)
     return wcs
+
+
+#: IRAF's polynomial projections, which wcslib reads but cannot evaluate
+_IRAF_PROJECTIONS = ("TNX", "ZPX")
+
+
+def _refuse_iraf_projection(ctypes, what):
+    for ctype in ctypes:
+        if isinstance(ctype, str) and ctype.strip().upper()[-3:] in _IRAF_PROJECTIONS:
+            msg = (f"{what} has an IRAF {ctype.strip()[-3:]} WCS (CTYPE {ctype.strip()!r}), "
+                   "whose WAT distortion polynomials astropy and wcslib cannot evaluate; "
+                   "convert it to TPV or SIP first (e.g. with the survey's own tools, or "
+                   "re-fit the WCS with astrometry.net)")
+            raise InvalidWCSError(msg)
 
 
 def wcs_to_header(wcs):
