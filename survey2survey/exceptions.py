@@ -8,7 +8,11 @@ closest built-in exception (`ValueError`, `KeyError`, ...) so generic handlers
 keep working.
 """
 
+from astropy.utils.exceptions import AstropyUserWarning
+
 __all__ = [
+    "UnknownPSFWarning",
+    "OutOfTrainingRangeWarning",
     "Survey2SurveyError",
     "InvalidOptionError",
     "InputError",
@@ -154,3 +158,11 @@ class ApertureError(MetricError):
 
 class MissingDependencyError(Survey2SurveyError, ImportError):
     """An optional dependency needed by this feature is not installed."""
+
+
+class UnknownPSFWarning(AstropyUserWarning):
+    """An input band states no PSF; the source survey's median PSF stands in for it."""
+
+
+class OutOfTrainingRangeWarning(AstropyUserWarning):
+    """An input lies outside what the model was trained on (e.g. its PSF FWHM)."""

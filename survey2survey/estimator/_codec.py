@@ -268,7 +268,8 @@ class PSFFluxCodec(FluxCodec):
     the classical translator.
 
     PSFs are passed as ``(..., C, 4)`` arrays of (FWHM in arcsec, Moffat index,
-    profile code, exactly known), NaN where unknown (`~survey2survey.estimator._psfs.band_psf_array`).
+    profile code, exactly known), NaN where unknown (from header cards,
+    `~survey2survey.psf.psf_from_header`).
     """
 
     psf = True

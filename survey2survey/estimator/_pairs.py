@@ -46,7 +46,7 @@ class PreparedPairs:
         ``(N, C, H, W)`` 1-sigma uncertainties of the targets, when every target has one.
     source_psf, target_psf : `~numpy.ndarray`
         ``(N, C, 3)`` PSF arrays of the sources and targets from their header
-        cards (`~survey2survey.estimator._psfs.band_psf_array`), NaN where unknown.
+        cards (`~survey2survey.psf.psf_from_header`), NaN where unknown.
     shape : tuple of int
         The common ``(H, W)``: the smallest side of the kept cutouts.
     rejected : list of (int or str, str)

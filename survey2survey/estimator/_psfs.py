@@ -13,21 +13,12 @@ from collections.abc import Mapping
 
 import astropy.units as u
 import numpy as np
-from astropy.utils.exceptions import AstropyUserWarning
 
-from ..exceptions import InvalidOptionError
+from ..exceptions import InvalidOptionError, OutOfTrainingRangeWarning, UnknownPSFWarning
 from ..psf import PSF, psf_from_header
 
 __all__ = ["band_psf_array", "resolve_target_psf", "target_psf_cards", "warn_unknown_psf",
-           "UnknownPSFWarning", "OutOfTrainingRangeWarning"]
-
-
-class UnknownPSFWarning(AstropyUserWarning):
-    """An input band states no PSF; the source survey's median stands in for it."""
-
-
-class OutOfTrainingRangeWarning(AstropyUserWarning):
-    """An input lies outside what the model was trained on (PSF, brightness)."""
+           "UnknownPSFWarning", "OutOfTrainingRangeWarning"]  # the warnings re-exported
 
 
 def _row(psf):

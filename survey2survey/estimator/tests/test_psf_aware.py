@@ -8,7 +8,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from numpy.testing import assert_allclose
 
 from survey2survey import Survey2Survey
-from survey2survey.estimator._psfs import OutOfTrainingRangeWarning, UnknownPSFWarning
+from survey2survey.exceptions import OutOfTrainingRangeWarning, UnknownPSFWarning
 from survey2survey.exceptions import InvalidOptionError
 from survey2survey.metrics import aperture_magnitude_errors
 from survey2survey.psf import PSF
