@@ -91,7 +91,8 @@ def test_info_lists_translators_devices_and_models(capsys):
     assert main(["info"]) == EXIT_OK
     out = capsys.readouterr().out
     for phrase in ("survey2survey", "torch", "astropy", "devices", "cpu", "aecnn", "cyclegan",
-                   "unet", "pretrained models:\n  sdss-des-aecnn  AECNN"):
+                   "unet", "pretrained models:", "  sdss-des-aecnn  AECNN",
+                   "  sdss-des-psfnet  psfnet", "  sdss-des-deconvolve  deconvolve"):
         assert phrase in out
 
 
