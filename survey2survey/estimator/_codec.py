@@ -278,6 +278,7 @@ class PSFFluxCodec(FluxCodec):
         super().__init__(source, target, bands, seeing=False)
         self.regularization = None
         self.psf_range = None
+        self.central_range = None
 
     @property
     def input_channels(self):
@@ -337,7 +338,41 @@ class PSFFluxCodec(FluxCodec):
             "target": (params[..., 3].min(axis=0) * scale, params[..., 3].max(axis=0) * scale)}
         self.regularization = self._tune(source_flux, source_mask, target_flux, target_mask,
                                          params)
+        central = self.central_flux(source_flux)
+        self.central_range = (float(np.percentile(central, 1)), float(np.percentile(central, 99)),
+                              int(max(np.shape(source_flux)[-2:])))
         return self
+
+    def central_flux(self, flux):
+        """Band-sum source flux within 2" of the centre of each image ``(..., C, H, W)``."""
+        flux = np.asarray(flux, dtype=float)
+        ny, nx = flux.shape[-2:]
+        yy, xx = np.indices((ny, nx))
+        radius = 2.0 / float(self.source.pixel_scale.to_value("arcsec / pix"))
+        disk = np.hypot(yy - (ny - 1) / 2, xx - (nx - 1) / 2) <= radius
+        return (flux * disk).sum(axis=(-1, -2, -3))
+
+    def brightness_outside_training(self, flux):
+        """
+        A message when a cutout's central 2" flux is outside the training range, else None.
+
+        Only for cutouts (at most twice the training size): the centre of a large
+        field says nothing. The range is the 1st-99th percentile of the training
+        sources, widened by a factor 2 each way.
+        """
+        if getattr(self, "central_range", None) is None:
+            return None
+        lo, hi, size = self.central_range
+        if max(np.shape(flux)[-2:]) > 2 * size:
+            return None
+        value = float(self.central_flux(flux))
+        if value < 0.5 * lo:
+            return (f"its central 2\" flux ({value:.3g} {self.source.flux_unit}) is fainter "
+                    f"than the training galaxies' ({lo:.3g}-{hi:.3g})")
+        if value > 2.0 * hi:
+            return (f"its central 2\" flux ({value:.3g} {self.source.flux_unit}) is brighter "
+                    f"than the training galaxies' ({lo:.3g}-{hi:.3g})")
+        return None
 
     def _tune(self, source_flux, source_mask, target_flux, target_mask, params):
         import torch
@@ -420,6 +455,8 @@ class PSFFluxCodec(FluxCodec):
         state["regularization"] = [float(v) for v in self.regularization]
         state["psf_range"] = {role: [[float(v) for v in lo], [float(v) for v in hi]]
                               for role, (lo, hi) in self.psf_range.items()}
+        if self.central_range is not None:
+            state["central_range"] = list(self.central_range)
         return state
 
     def _load_dict(self, state):
@@ -433,6 +470,9 @@ class PSFFluxCodec(FluxCodec):
         self.psf_range = {role: (np.asarray(ranges[role][0], dtype=float),
                                  np.asarray(ranges[role][1], dtype=float))
                           for role in ("source", "target")}
+        central = state.get("central_range")  # absent from models saved before it
+        self.central_range = None if central is None else (float(central[0]),
+                                                           float(central[1]), int(central[2]))
 
 
 class PaperCodec:

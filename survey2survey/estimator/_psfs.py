@@ -17,7 +17,7 @@ import numpy as np
 from ..exceptions import InvalidOptionError, OutOfTrainingRangeWarning, UnknownPSFWarning
 from ..psf import PSF, psf_from_header
 
-__all__ = ["band_psf_array", "resolve_target_psf", "target_psf_cards", "warn_unknown_psf",
+__all__ = ["band_psf_array", "estimated_psf_array", "resolve_target_psf", "target_psf_cards", "warn_unknown_psf",
            "UnknownPSFWarning", "OutOfTrainingRangeWarning"]  # the warnings re-exported
 
 
@@ -125,3 +125,25 @@ def warn_unknown_psf(psf_arrays, bands, survey, what):
     msg = (f"no PSF FWHM card (PSFFWHM, PSF_FWHM) in {'; '.join(parts)}: the {survey.name} "
            f"median PSF ({medians}) stands in for it; set the card for a faithful translation")
     warnings.warn(msg, UnknownPSFWarning, stacklevel=3)
+
+
+def estimated_psf_array(cutout, survey, bands, fallback):
+    """
+    ``(C, 4)`` PSF array estimated from the point sources of each band of ``cutout``.
+
+    Bands without a usable point source keep their row of ``fallback`` (the
+    cards' PSF, or NaN).
+    """
+    from ..psf import estimate_psf
+
+    rows = np.array(fallback, dtype=float, copy=True)
+    for k, band in enumerate(bands):
+        data = np.asarray(cutout[band].data, dtype=float)
+        mask = cutout[band].mask
+        if mask is not None:
+            data = np.where(mask, np.nan, data)
+        guess = survey.psf_fwhm[band].to_value(u.arcsec) if band in survey.psf_fwhm else None
+        psf = estimate_psf(data, survey.pixel_scale, fwhm_guess=guess)
+        if psf is not None:
+            rows[k] = _row(psf)
+    return rows

@@ -35,6 +35,7 @@ from . import _inputs
 from ._psfs import (
     OutOfTrainingRangeWarning,
     band_psf_array,
+    estimated_psf_array,
     resolve_target_psf,
     target_psf_cards,
     warn_unknown_psf,
@@ -442,8 +443,10 @@ class Survey2Survey:
             PSF-aware translators only: the PSF of the input bands, where their
             headers do not state it (``PSFFWHM``, ``PSF_FWHM`` cards) or state
             it wrongly; the forms of ``target_psf`` (a FWHM takes the source
-            survey's profile). None: the cards, else the source survey's median
-            with a warning.
+            survey's profile), or ``'estimate'``: fitted to the point sources of
+            each band (`~survey2survey.psf.estimate_psf`; bands without one keep
+            their cards). None: the cards, else the source survey's median with
+            a warning.
         target_psf : float, `~astropy.units.Quantity`, `~survey2survey.psf.PSF`, dict or cutout, optional
             PSF-aware translators only (``'psfnet'``, ``'deconvolve'``): the PSF
             of the output. None (default): the target survey's median PSF of
@@ -611,16 +614,22 @@ class Survey2Survey:
                     raise InvalidOptionError(msg)
             return psfs, [None] * len(cutouts), [None] * len(cutouts)
         targets = self._per_input_psfs(target_psf, self.target_, len(cutouts), "target_psf")
-        if input_psf is not None:
+        if isinstance(input_psf, str) and input_psf == "estimate":
+            psfs = [estimated_psf_array(c, self.source_, self.bands_, p)
+                    for c, p in zip(cutouts, psfs, strict=True)]
+        elif input_psf is not None:
             psfs = self._per_input_psfs(input_psf, self.source_, len(cutouts), "input_psf")
         if warn:
             warn_unknown_psf(psfs, self.bands_, self.source_, what)
             messages = []
             for k, (psf, target) in enumerate(zip(psfs, targets, strict=True)):
+                brightness = codec.brightness_outside_training(cutouts[k].data)
+                if brightness is not None:
+                    messages.append(f"{what}[{k}]: {brightness}")
                 messages += [f"{what}[{k}]: {m}" for m in codec.psf_outside_training(psf, target)]
             if messages:
                 more = f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
-                msg = ("the model was not trained on these PSFs and extrapolates: "
+                msg = ("the model was not trained on such inputs and extrapolates: "
                        + "; ".join(messages[:3]) + more)
                 warnings.warn(msg, OutOfTrainingRangeWarning, stacklevel=4)
         return psfs, targets, [target_psf_cards(t, self.bands_) for t in targets]

@@ -122,3 +122,23 @@ def test_match_psf_errors():
         match_psf(np.zeros((8, 8)), psf, psf, SCALE, regularization=0)
     with pytest.raises(InvalidOptionError, match="dimensions"):
         match_psf(np.zeros(8), psf, psf, SCALE)
+
+
+def test_estimate_psf_from_stars_ignores_galaxies():
+    """Moffat fits to the stars give the PSF; a broader galaxy does not count."""
+    from survey2survey.psf import estimate_psf
+
+    rng = np.random.default_rng(3)
+    psf = PSF(1.4, "moffat", beta=3.2)
+    image = rng.normal(0, 1, (128, 128))
+    star = psf.image((31, 31), SCALE)
+    image[10:41, 10:41] += 2e4 * star
+    image[80:111, 20:51] += 5e3 * star
+    galaxy = PSF(3.0, "gaussian").image((41, 41), SCALE)  # broader than the PSF
+    image[60:101, 70:111] += 5e4 * galaxy
+    estimate = estimate_psf(image, SCALE)
+    assert estimate.fwhm.value == pytest.approx(1.4, rel=0.03)
+    assert estimate.beta == pytest.approx(3.2, abs=0.5)
+    assert estimate_psf(rng.normal(0, 1, (64, 64)), SCALE) is None
+    with pytest.raises(InvalidOptionError, match="one band"):
+        estimate_psf(np.zeros((2, 8, 8)), SCALE)
