@@ -362,6 +362,8 @@ def require_inputs(files, unmatched):
 
 
 _PYTHON_HINT = re.compile(r"\b(pass|or|with) ([a-z][a-z0-9_]*)=True\b")
+#: ``skip_existing=True (survey2survey transform --skip-existing)``: both spellings
+_BOTH_HINTS = re.compile(r"\b([a-z][a-z0-9_]*)=True \((?:survey2survey [a-z]+ )?(--[a-z0-9-]+)\)")
 
 
 def hint_options(message, args):
@@ -375,7 +377,15 @@ def hint_options(message, args):
     >>> from survey2survey.cli._common import hint_options
     >>> hint_options("regrid it or pass resample=True", argparse.Namespace(resample=False))
     'regrid it or pass --resample'
+    >>> hint_options("pass overwrite=True (--overwrite) to replace", argparse.Namespace())
+    'pass --overwrite to replace'
     """
+    def both(match):
+        name, flag = match.groups()
+        return flag if flag == "--" + name.replace("_", "-") else match.group(0)
+
+    message = _BOTH_HINTS.sub(both, message)
+
     def replace(match):
         name = match.group(2)
         flag = "--" + name.replace("_", "-")
