@@ -61,6 +61,7 @@ def _no_network(request, monkeypatch):
 @pytest.fixture
 def cache(tmp_path):
     """A private, empty astropy download cache."""
+    (tmp_path / "cache").mkdir()  # astropy 6.0 does not create it
     with set_temp_cache(tmp_path / "cache"):
         yield tmp_path
 
