@@ -59,8 +59,7 @@ _COMMANDS = {
     "fit": ("_fit", "fit an estimator on pairs and save it to a model file"),
     "transform": ("_transform", "translate FITS files with a model file into a folder"),
     "evaluate": ("_evaluate", "metrics tables and figures for folders of cutouts"),
-    "demo": ("_demo", "simulate SDSS/DES pairs, fit a small AECNN and translate held-out "
-                      "cutouts"),
+    "demo": ("_demo", "the pretrained model and a short fine-tune on simulated pairs"),
     "info": ("_info", "versions, devices, translators and models"),
 }
 
