@@ -126,7 +126,7 @@ def _figure(sources, targets, outputs, path):
         limit = np.percentile(np.abs(residual), 99) or 1.0
         panels = [(_composite(sources[k], SDSS), "SDSS (input)", {}),
                   (_composite(targets[k], DES), "DES (target)", {}),
-                  (_composite(outputs[k], DES), "reconstruction", {}),
+                  (_composite(outputs[k], DES), "reconstruction (fine-tuned)", {}),
                   (residual, "residual (recon - DES) [ct]",
                    dict(cmap="RdBu_r", vmin=-limit, vmax=limit))]
         for ax, (image, title, kwargs) in zip(axes[k], panels, strict=False):
