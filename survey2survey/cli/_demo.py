@@ -1,7 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
 ``survey2survey demo``: the shipped pretrained model on held-out simulated pairs, and a
-short fine-tune, in about 30 seconds.
+short fine-tune, in under a minute.
 
 Simulates SDSS/DES pairs, writes them as FITS with a quick-look PNG, translates
 held-out SDSS cutouts with the pretrained AECNN and with a copy fine-tuned for a
@@ -23,7 +23,7 @@ __all__ = ["add_parser", "run"]
 log = logging.getLogger("survey2survey.cli")
 
 _DESCRIPTION = wrap("""
-    The whole job on simulated data in about 30 seconds (31 s and 36 s
+    The whole job on simulated data in under a minute (18 s and 55 s
     measured on two busy CPU cores): simulates SDSS/DES pairs (GalSim), translates the
     held-out SDSS cutouts to FITS with the shipped pretrained model
     (sdss-des-aecnn), fine-tunes a copy of it for a few epochs on the other
