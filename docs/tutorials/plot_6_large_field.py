@@ -76,16 +76,23 @@ print(f"largest |naive tiles - one piece|: {np.abs(naive - whole).max():.2e} DES
 # Look at it
 # ----------
 # The translated field, and the r-band difference from the one-piece
-# translation for the overlapping tiles and for the naive ones, on one scale.
+# translation for the overlapping tiles and for the naive ones, on one scale:
+# plus or minus the translated image's sky noise (its robust standard deviation,
+# `~astropy.stats.mad_std`), so that a difference as large as the noise is
+# full colour. Scaled to the largest difference instead, one bright pixel
+# would leave everything else white and the seams invisible.
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.6), layout="constrained")
 axes[0].imshow(lupton_rgb(1e-3 * tiled, stretch=0.5), origin="lower")
 axes[0].set_title(f"translated, tile_size=96 ({side} x {side})")
-limit = np.abs(naive - whole)[1].max()
+noise = mad_std(whole[1])
+print(f"sky noise of the translated r band: {noise:.3g} ct; largest differences: "
+      f"overlapping tiles {np.abs(tiled - whole)[1].max():.3g}, "
+      f"naive tiles {np.abs(naive - whole)[1].max():.3g}")
 for ax, image, title in ((axes[1], tiled - whole, "overlapping tiles - one piece"),
                          (axes[2], naive - whole, "naive tiles - one piece")):
-    shown = ax.imshow(image[1], origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit)
-    ax.set_title(f"{title} [r, ct]")
-fig.colorbar(shown, ax=axes[1:], shrink=0.8)
+    shown = ax.imshow(image[1], origin="lower", cmap="RdBu_r", vmin=-noise, vmax=noise)
+    ax.set_title(f"{title}\n[r, ct; colour range: sky noise]", fontsize=10)
+fig.colorbar(shown, ax=axes[1:], shrink=0.8, extend="both")
 for ax in axes:
     ax.set_axis_off()
 plt.show()

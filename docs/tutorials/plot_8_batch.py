@@ -23,9 +23,11 @@ simulates 400 and trains 20 epochs.
 # ``transform`` translates every FITS file of a folder into another, one
 # output per input with the input's name.
 import contextlib
+import io
 import os
 import shlex
 import tempfile
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -40,11 +42,19 @@ n_pairs, epochs = (400, 20) if FULL else (24, 2)
 work = Path(tempfile.mkdtemp())  # everything below is written in this folder
 
 
-def survey2survey(command):
-    """Run one ``survey2survey`` command line in ``work`` and show it with its exit status."""
-    print(f"$ survey2survey {command}", flush=True)
-    with contextlib.chdir(work):
+def survey2survey(command, width=79):
+    """
+    Run one ``survey2survey`` command line in ``work``; show it, its messages and its exit
+    status, long lines continued as in a terminal (``\\`` for the command).
+    """
+    print(" \\\n      ".join(textwrap.wrap(f"$ survey2survey {command}", width - 8,
+                                             break_on_hyphens=False, break_long_words=False)))
+    messages = io.StringIO()
+    with contextlib.chdir(work), contextlib.redirect_stderr(messages):
         status = main(shlex.split(command))
+    for line in messages.getvalue().splitlines():
+        print(textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False,
+                            break_long_words=False))
     print(f"  -> exit status {status}")
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from ..exceptions import InputError, InvalidOptionError, OutputExistsError
 
 __all__ = ["Formatter", "add_output_options", "plain", "docstring_parameters",
-           "add_signature_options", "signature_values", "parse_value", "expand_inputs",
+           "docstring_types", "states_default", "add_signature_options", "signature_values",
+           "parse_value", "expand_inputs", "hint_options", "group_failures",
            "configure_logging", "check_output_folder", "require_inputs", "wrap",
            "FITS_PATTERNS", "fits_files_in", "fits_stem", "is_fits_name"]
 
@@ -36,11 +37,31 @@ class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsH
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "%(default)" in text or action.default in (None, False, argparse.SUPPRESS, True):
+        if ("%(default)" in text or action.default in (None, False, argparse.SUPPRESS, True)
+                or states_default(text)):
             return text
         if action.option_strings and action.nargs != 0:
             return f"{text} (default: %(default)s)"
         return text
+
+
+_STATES_DEFAULT = re.compile(r"\(default\b|\bdefault[:)]|\bdefault \d|^default\b|[.;]\s+default\b",
+                            re.IGNORECASE)
+
+
+def states_default(text):
+    """
+    Whether an option's help ``text`` says its default already (then none is appended).
+
+    Examples
+    --------
+    >>> from survey2survey.cli._common import states_default
+    >>> states_default("training epochs (default: 20)"), states_default("'auto' (default) runs")
+    (True, True)
+    >>> states_default("set named second in the default SSIM pairs")
+    False
+    """
+    return bool(_STATES_DEFAULT.search(text))
 
 
 def _terminal_width():
@@ -77,6 +98,35 @@ def _is_section(lines, k):
     return k + 1 < len(lines) and bool(lines[k].strip()) and set(lines[k + 1].strip()) == {"-"}
 
 
+def _docstring_entries(obj):
+    """``{name: (type, plain description)}`` from the numpydoc Parameters section of ``obj``."""
+    lines = (inspect.getdoc(obj) or "").splitlines()
+    starts = [k for k in range(len(lines)) if _is_section(lines, k)
+              and lines[k].strip() == "Parameters"]
+    if not starts:
+        return {}
+    found, names, kind, body = {}, [], "", []
+
+    def flush():
+        text = plain(" ".join(line.strip() for line in body)).strip()
+        for name in names:
+            found[name] = (kind, text)
+
+    for k in range(starts[0] + 2, len(lines)):
+        line = lines[k]
+        if _is_section(lines, k):
+            break
+        if line and not line.startswith(" "):
+            flush()
+            head, _, kind = line.partition(" : ")
+            names = [n.strip().lstrip("*") for n in head.split(",")]
+            kind, body = plain(kind.strip()), []
+        else:
+            body.append(line)
+    flush()
+    return found
+
+
 def docstring_parameters(obj):
     """
     ``{name: plain description}`` from the numpydoc Parameters section of ``obj``.
@@ -90,30 +140,43 @@ def docstring_parameters(obj):
     >>> docstring_parameters(save_pairs)["overwrite"]
     'Replace existing files (otherwise OutputExistsError).'
     """
-    lines = (inspect.getdoc(obj) or "").splitlines()
-    starts = [k for k in range(len(lines)) if _is_section(lines, k)
-              and lines[k].strip() == "Parameters"]
-    if not starts:
-        return {}
-    found, names, body = {}, [], []
+    return {name: text for name, (_, text) in _docstring_entries(obj).items()}
 
-    def flush():
-        text = plain(" ".join(line.strip() for line in body)).strip()
-        for name in names:
-            found[name] = text
 
-    for k in range(starts[0] + 2, len(lines)):
-        line = lines[k]
-        if _is_section(lines, k):
-            break
-        if line and not line.startswith(" "):
-            flush()
-            names = [n.strip().lstrip("*") for n in line.split(" : ")[0].split(",")]
-            body = []
-        else:
-            body.append(line)
-    flush()
-    return found
+def docstring_types(obj):
+    """
+    ``{name: type}`` from the numpydoc Parameters section of ``obj`` (plain text).
+
+    Examples
+    --------
+    >>> from survey2survey.cli._common import docstring_types
+    >>> from survey2survey.datasets import make_survey_pairs
+    >>> docstring_types(make_survey_pairs)["processes"]
+    'int, optional'
+    """
+    return {name: kind for name, (kind, _) in _docstring_entries(obj).items()}
+
+
+_SIMPLE_TYPES = {"int": (int, "N"), "float": (float, "X"), "str": (None, "TEXT")}
+
+
+def _option_type(default, kind):
+    """``(argparse type, metavar)`` from a Python default, else from a documented type."""
+    if isinstance(default, bool):
+        return "bool", None
+    for python_type, (parse, metavar) in (
+            (int, (int, "N")), (float, (float, "X")), (str, (None, "TEXT"))):
+        if isinstance(default, python_type):
+            return parse, metavar
+    # a default of None: what the docstring says the parameter takes
+    words = {w.strip() for w in re.split(r",| or ", kind or "")} - {"", "optional", "None"}
+    if words == {"bool"}:
+        return "bool", None
+    if words and words <= {"int", "float"}:
+        return _SIMPLE_TYPES["float" if "float" in words else "int"]
+    if words == {"str"}:
+        return _SIMPLE_TYPES["str"]
+    return parse_value, "VALUE"
 
 
 def parse_value(text):
@@ -124,7 +187,8 @@ def parse_value(text):
         return text
 
 
-def add_signature_options(parser, parameters, descriptions, *, title, skip=(), note=None):
+def add_signature_options(parser, parameters, descriptions, *, title, skip=(), note=None,
+                          types=None):
     """
     Add ``--name-with-dashes`` options for Python parameters, default None (= Python's default).
 
@@ -140,6 +204,9 @@ def add_signature_options(parser, parameters, descriptions, *, title, skip=(), n
         Parameters not offered.
     note : callable, optional
         ``note(name)``: text appended to an option's help (e.g. which translators take it).
+    types : dict of str to str, optional
+        Documented types by parameter name (`docstring_types`): they give the type of an
+        option whose Python default is None (``int, optional``: an integer option).
 
     Returns
     -------
@@ -155,20 +222,18 @@ def add_signature_options(parser, parameters, descriptions, *, title, skip=(), n
         flag = "--" + name.replace("_", "-")
         text = (descriptions.get(name, "") or name.replace("_", " ")).replace("%", "%%")
         extra = note(name) if note is not None else ""
-        shown = ("" if default in (inspect.Parameter.empty, None)
+        shown = ("" if default in (inspect.Parameter.empty, None) or states_default(text)
                  else f" (default: {default!r})".replace("%", "%%"))
         kwargs = {"dest": f"param_{name}", "default": None, "help": text + shown + extra}
-        if isinstance(default, bool):
+        parse, metavar = _option_type(default, (types or {}).get(name))
+        if parse == "bool":
             kwargs["action"] = argparse.BooleanOptionalAction
-        elif isinstance(default, int):
-            kwargs.update(type=int, metavar="N")
-        elif isinstance(default, float):
-            kwargs.update(type=float, metavar="X")
-        elif isinstance(default, str):
-            kwargs.update(metavar="TEXT")
         else:
-            kwargs.update(type=parse_value, metavar="VALUE")
-            kwargs["help"] += " (a number, text or JSON)"
+            kwargs["metavar"] = metavar
+            if parse is not None:
+                kwargs["type"] = parse
+            if parse is parse_value:
+                kwargs["help"] += " (a number, text or JSON)"
         group.add_argument(flag, **kwargs)
         added.append(name)
     return added
@@ -312,3 +377,82 @@ def require_inputs(files, unmatched):
     if not files:
         msg = f"no input file: {', '.join(map(repr, unmatched))} matched nothing"
         raise InputError(msg)
+
+
+_PYTHON_HINT = re.compile(r"\b(pass|or|with) ([a-z][a-z0-9_]*)=True\b")
+#: ``skip_existing=True (survey2survey transform --skip-existing)``: both spellings
+_BOTH_HINTS = re.compile(r"\b([a-z][a-z0-9_]*)=True \((?:survey2survey [a-z]+ )?(--[a-z0-9-]+)\)")
+
+
+def hint_options(message, args):
+    """
+    ``message`` with Python hints turned into the command's options: ``pass resample=True``
+    becomes ``pass --resample`` where the command has a ``--resample`` option.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from survey2survey.cli._common import hint_options
+    >>> hint_options("regrid it or pass resample=True", argparse.Namespace(resample=False))
+    'regrid it or pass --resample'
+    >>> hint_options("pass overwrite=True (--overwrite) to replace", argparse.Namespace())
+    'pass --overwrite to replace'
+    """
+    def both(match):
+        name, flag = match.groups()
+        return flag if flag == "--" + name.replace("_", "-") else match.group(0)
+
+    message = _BOTH_HINTS.sub(both, message)
+
+    def replace(match):
+        name = match.group(2)
+        flag = "--" + name.replace("_", "-")
+        known = hasattr(args, name) or hasattr(args, f"param_{name}")
+        if not known or flag in message:  # not an option here, or the message names it
+            return match.group(0)
+        return f"{match.group(1)} {flag}"
+
+    return _PYTHON_HINT.sub(replace, message)
+
+
+def group_failures(failures, *, shown=3):
+    """
+    Lines listing failed inputs, one group per distinct reason with its count.
+
+    Parameters
+    ----------
+    failures : list of (str, str)
+        ``(input name, reason)``; reasons are grouped by what they say besides
+        the input's name (a leading ``input 3 ('name'):`` or the name itself).
+    shown : int, optional
+        Input names listed per group (then how many more).
+
+    Returns
+    -------
+    lines : list of str
+
+    Examples
+    --------
+    >>> from survey2survey.cli._common import group_failures
+    >>> failures = [(f"f{k}.fits", f"input {k} ('f{k}.fits'): wrong pixel scale")
+    ...             for k in range(5)]
+    >>> failures.append(("x.fits", "cannot read 'x.fits': not FITS"))
+    >>> print("\\n".join(group_failures(failures)))
+      5 inputs: wrong pixel scale
+        f0.fits, f1.fits, f2.fits and 2 more
+      cannot read 'x.fits': not FITS
+    """
+    groups = {}
+    for name, reason in failures:
+        message = re.sub(r"^input \d+ \((.*?)\): ", "", reason)
+        message = message.replace(repr(name), "INPUT").replace(name, "INPUT")
+        groups.setdefault(message, []).append((name, reason))
+    lines = []
+    for message, members in groups.items():
+        if len(members) == 1:
+            lines.append(f"  {members[0][1]}")
+            continue
+        names = [name for name, _ in members]
+        more = f" and {len(names) - shown} more" if len(names) > shown else ""
+        lines += [f"  {len(names)} inputs: {message}", f"    {', '.join(names[:shown])}{more}"]
+    return lines

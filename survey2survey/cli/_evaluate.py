@@ -5,6 +5,7 @@ The ``survey2survey evaluate`` sub-command: metrics tables (ECSV) and figures
 """
 
 import logging
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -319,9 +320,10 @@ def run(args):
     if not args.no_figures:
         paths += _figures(report, loaded, output, args.overwrite)
     n_images = sum(len(c) for c, _, _ in loaded.values())
-    print(f"The paper's metrics (Eqs. 6-10) on the band-mean layer in linear flux; SSIM "
-          f"l/c/s/MSSIM with data range {data_range!r} and structure constant {structure!r}. "
-          "This MSSIM is not the demo's, which compares an asinh-stretched layer.")
+    print(textwrap.fill(
+        f"The paper's metrics (Eqs. 6-10) on the band-mean layer in linear flux; SSIM "
+        f"l/c/s/MSSIM with data range {data_range!r} and structure constant {structure!r}. "
+        "This MSSIM is not the demo's, which compares an asinh-stretched layer.", width=88))
     report.summary.pprint(max_lines=-1, max_width=-1)
     log.info("%d image(s) in %d dataset(s); wrote %d file(s) to %s", n_images, len(loaded),
              len(paths), output)

@@ -12,6 +12,7 @@ from ._common import (
     add_output_options,
     add_signature_options,
     docstring_parameters,
+    docstring_types,
     expand_inputs,
     signature_values,
     wrap,
@@ -91,12 +92,12 @@ def _class_parameters(cls):
     return parameters
 
 
-def _translator_descriptions():
+def _translator_descriptions(read=docstring_parameters):
     from ..translators import Translator, available_translators, get_translator
 
-    found = docstring_parameters(Translator)
+    found = read(Translator)
     for name in available_translators():
-        for key, text in docstring_parameters(get_translator(name)).items():
+        for key, text in read(get_translator(name)).items():
             found.setdefault(key, text)
     return found
 
@@ -138,7 +139,8 @@ def add_parser(subparsers):
     parameters.pop("self")
     estimator_names = add_signature_options(parser, parameters, descriptions,
                                             title="estimator options (Survey2Survey)",
-                                            skip=_ESTIMATOR_SKIP)
+                                            skip=_ESTIMATOR_SKIP,
+                                            types=docstring_types(Survey2Survey))
     translator_options = translator_parameters()
 
     def note(key):
@@ -148,7 +150,7 @@ def add_parser(subparsers):
     translator_names = add_signature_options(
         parser, {k: p for k, (p, _) in translator_options.items()},
         _translator_descriptions(), title="translator options", skip=_TRANSLATOR_SKIP
-        + tuple(estimator_names), note=note)
+        + tuple(estimator_names), note=note, types=_translator_descriptions(docstring_types))
     add_output_options(parser)
     parser.set_defaults(func=run, estimator_names=estimator_names,
                         translator_names=translator_names)

@@ -10,6 +10,7 @@ from ._common import (
     add_signature_options,
     check_output_folder,
     docstring_parameters,
+    docstring_types,
     signature_values,
     wrap,
 )
@@ -55,7 +56,8 @@ def add_parser(subparsers):
                         help="write into a folder that is not empty, replacing its files")
     parameters = dict(inspect.signature(make_survey_pairs).parameters)
     names = add_signature_options(parser, parameters, docstring_parameters(make_survey_pairs),
-                                  title="simulation options", skip=("n", "progress"))
+                                  title="simulation options", skip=("n", "progress"),
+                                  types=docstring_types(make_survey_pairs))
     add_output_options(parser)
     parser.set_defaults(func=run, simulation_names=names)
     return parser

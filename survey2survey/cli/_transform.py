@@ -5,7 +5,15 @@ import logging
 from pathlib import Path
 
 from ..exceptions import InvalidOptionError, MissingDependencyError
-from ._common import Formatter, add_output_options, expand_inputs, require_inputs, wrap
+from ._common import (
+    Formatter,
+    add_output_options,
+    expand_inputs,
+    group_failures,
+    hint_options,
+    require_inputs,
+    wrap,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -160,14 +168,15 @@ def run(args):
                                batch_size=args.batch_size, overwrite=args.overwrite,
                                skip_existing=args.skip_existing, scheduler=scheduler,
                                prefetch=args.prefetch, device=args.device,
-                               on_error=lambda index, reason: failures.append(reason),
+                               on_error=lambda index, reason: failures.append(
+                                   (str(files[index]), hint_options(reason, args))),
                                **extra)
     finally:
         close()
     failed = len(failures) + len(unmatched)
     log.info("%d of %d input(s) translated into %s", len(paths), len(files), output_dir)
     if failed:
-        lines = [f"  {reason}" for reason in failures]
+        lines = group_failures(failures)  # 120 files with one problem: one line and a count
         lines += [f"  {pattern!r}: matches no file" for pattern in unmatched]
         log.error("%d input(s) failed:\n%s", failed, "\n".join(lines))
         return 1

@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import (
@@ -141,17 +142,19 @@ def _hips2fits_url(hips, wcs):
     return f"{hips2fits.server}?{urlencode(payload)}"
 
 
-def _sdss_frame_url(run, rerun, camcol, field, band, data_release):
-    sdss = _import("astroquery.sdss")
-    # the archive layout astroquery.sdss.SDSS.get_images uses for each data release
-    instrument = "boss"
-    if data_release > 12:
-        instrument = "eboss"
-    if data_release > 17:
-        instrument = "prior-surveys/sdss4-dr17-eboss"
-    return sdss.SDSS.IMAGING_URL_SUFFIX.format(
-        base=sdss.conf.sas_baseurl, dr=data_release, instrument=instrument, rerun=rerun,
-        run=run, camcol=camcol, field=field, band=band)
+def _sdss_frames(run, rerun, camcol, field, bands, *, data_release, timeout, cache):
+    """
+    The frames of one SDSS field in ``bands`` (HDULists, in band order) and their file
+    names, through astroquery's ``SDSS.get_images`` (which downloads
+    them into astropy's cache).
+    """
+    sdss = _import("astroquery.sdss").SDSS
+    matches = Table(rows=[(run, rerun, camcol, field)], names=("run", "rerun", "camcol", "field"))
+    frames = sdss.get_images(matches=matches, band="".join(bands), data_release=data_release,
+                             timeout=timeout, cache=cache, show_progress=False)
+    names = [f"DR{data_release} frame-{band}-{run:06d}-{camcol}-{field:04d}.fits.bz2"
+             for band in bands]  # the SDSS data model's file names
+    return list(frames), names
 
 
 def _sdss_fields(position, *, data_release, timeout, cache):
@@ -181,10 +184,10 @@ def _fetch_sdss(position, bands, shape, *, data_release, sdss_uncertainty, cache
         raise NoOverlapError(msg)
     failures = []
     for run, rerun, camcol, field in fields:
-        urls = [_sdss_frame_url(run, rerun, camcol, field, b, data_release) for b in bands]
-        paths = [_download(url, cache=cache, timeout=timeout) for url in urls]
+        frames, names = _sdss_frames(run, rerun, camcol, field, bands,
+                                     data_release=data_release, timeout=timeout, cache=cache)
         try:
-            cutout = extract_cutout(paths, position, shape, format="sdss-frame",
+            cutout = extract_cutout(frames, position, shape, format="sdss-frame",
                                     sdss_uncertainty=sdss_uncertainty)
         except NoOverlapError as exc:
             failures.append(str(exc))
@@ -194,7 +197,7 @@ def _fetch_sdss(position, bands, shape, *, data_release, sdss_uncertainty, cache
             warnings.warn(f"the SDSS cutout at {position.to_string('decimal', precision=6)} "
                           f"extends beyond frame run {run} camcol {camcol} field {field}: "
                           f"{edge} pixel(s) are NaN and masked", AstropyUserWarning)
-        return cutout, urls
+        return cutout, names
     msg = f"no SDSS frame near the position covers it: {'; '.join(failures)}"
     raise NoOverlapError(msg)
 

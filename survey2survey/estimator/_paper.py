@@ -47,8 +47,8 @@ def to_nanomaggies(data, survey, bands):
     >>> import numpy as np
     >>> from survey2survey.surveys import DES
     >>> from survey2survey.estimator._paper import to_nanomaggies
-    >>> to_nanomaggies(np.full((1, 1, 1), 1000.0), DES, 'r')[0, 0, 0]
-    np.float64(1.0)
+    >>> float(to_nanomaggies(np.full((1, 1, 1), 1000.0), DES, 'r')[0, 0, 0])
+    1.0
     """
     data = np.asarray(data, dtype=float)
     bands = tuple(bands)

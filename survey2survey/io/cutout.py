@@ -85,7 +85,10 @@ class Cutout(Mapping):
         shape = unique.pop() if len(unique) == 1 else shapes
         survey = self.meta.get("SURVEY")
         survey = f" {survey}" if survey else ""
-        return f"<Cutout{survey} bands={''.join(self.bands)!r} shape={shape} unit={self.unit}>"
+        unit = self.unit
+        if isinstance(unit, u.UnitBase) and not unit.to_string():
+            unit = "dimensionless"  # printed as '', "unit=" said nothing
+        return f"<Cutout{survey} bands={''.join(self.bands)!r} shape={shape} unit={unit}>"
 
     # Derived views -----------------------------------------------------------------
     @property

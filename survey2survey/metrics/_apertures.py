@@ -2,9 +2,9 @@
 """
 Aperture weights shared by the photometric and truth-based metrics.
 
-The weights of a circle or a set of annuli are computed once per image shape
-with photutils (`~photutils.aperture.CircularAperture`, exact overlap) and
-applied to a whole ``(N, ny, nx)`` batch with one matrix product.
+The weights of a circle, or of the apertures of a photutils radial profile or
+curve of growth, are computed once per image shape with photutils (exact
+overlap) and applied to a whole ``(N, ny, nx)`` batch with one matrix product.
 """
 
 from functools import lru_cache
@@ -13,7 +13,7 @@ import numpy as np
 from photutils.aperture import CircularAperture
 from scipy import sparse
 
-__all__ = ["circle_weights", "annulus_matrix", "weighted_sums", "scalar_or_array"]
+__all__ = ["circle_weights", "profile_matrix", "weighted_sums", "scalar_or_array"]
 
 
 @lru_cache(maxsize=32)
@@ -26,18 +26,26 @@ def circle_weights(shape, center, radius, method):
 
 
 @lru_cache(maxsize=16)
-def annulus_matrix(shape, center, edges):
-    """Sparse ``(n_annuli, ny*nx)`` weights: circle(edges[k+1]) - circle(edges[k])."""
-    rows = []
-    previous = np.zeros(shape[0] * shape[1])
-    for radius in edges:
-        current = previous if radius == 0 else circle_weights(shape, center, radius, "exact")
-        if radius != edges[0]:
-            rows.append(current - previous)
-        previous = current
-    matrix = np.array(rows)
-    matrix[np.abs(matrix) < 1e-14] = 0.0
-    return sparse.csr_matrix(matrix)
+def profile_matrix(shape, center, edges, kind):
+    """
+    The apertures of a `photutils.profiles.RadialProfile` (``kind='radial'``: the central
+    disc and the annuli between ``edges``) or `photutils.profiles.CurveOfGrowth`
+    (``'growth'``: circles of radius ``edges[1:]``) as sparse ``(n, ny*nx)`` exact-overlap
+    weights, with photutils' ``radius`` of the profile: applied to a whole batch at once,
+    they give what those classes give image by image.
+    """
+    from photutils.profiles import CurveOfGrowth, RadialProfile
+
+    zeros = np.zeros(shape)
+    radii = np.asarray(edges, dtype=float)
+    profile = (RadialProfile(zeros, center, radii) if kind == "radial"
+               else CurveOfGrowth(zeros, center, radii[1:]))
+    rows = np.array([aperture.to_mask(method="exact").to_image(shape).ravel()
+                     for aperture in profile.apertures])
+    rows[np.abs(rows) < 1e-14] = 0.0
+    radius = np.array(profile.radius, dtype=float)
+    radius.setflags(write=False)
+    return sparse.csr_matrix(rows), radius
 
 
 def weighted_sums(stack, weights):

@@ -172,7 +172,9 @@ def summarize(table, *, by, metrics):
     Returns
     -------
     summary : `~astropy.table.Table`
-        Columns ``dataset``, ``subject``, ``metric``, ``n``, ``median``, ``p16``, ``p84``.
+        Columns ``dataset``, ``subject``, ``metric``, ``n``, ``median``, ``p16``, ``p84``;
+        the statistics are shown with 4 significant digits (their column format) and
+        kept in full precision.
 
     Examples
     --------
@@ -196,7 +198,10 @@ def summarize(table, *, by, metrics):
                 rows.append((dataset, subject, metric, values.size, med, p16, p84))
     names = ("dataset", "subject", "metric", "n", "median", "p16", "p84")
     dtypes = ("U32", "U64", "U32", int, float, float, float)
-    return Table(rows=rows or None, names=names, dtype=dtypes)
+    summary = Table(rows=rows or None, names=names, dtype=dtypes)
+    for name in ("median", "p16", "p84"):  # printed with 4 significant digits; stored in full
+        summary[name].info.format = ".4g"
+    return summary
 
 
 def evaluate(datasets, *, pairs=None, truth=None, reference="target", gain_reference="source",

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..exceptions import MetricError, UnknownSurveyError
 from ..io import header_zero_point
-from ._apertures import annulus_matrix, circle_weights, scalar_or_array, weighted_sums
+from ._apertures import circle_weights, profile_matrix, scalar_or_array, weighted_sums
 from ._inputs import as_stack, check_aperture, resolve_center
 
 __all__ = ["aperture_flux", "pseudo_flux_magnitude", "aperture_magnitudes", "signal_to_noise",
@@ -284,10 +284,10 @@ def _edges(r_max, dr):
     return tuple(float(e) for e in np.arange(n + 1) * dr)
 
 
-def _annulus_sums(image, r_max, dr, center):
+def _profile_sums(image, r_max, dr, center, kind):
+    """Flux and unmasked area in the apertures of a photutils profile, for the whole batch."""
     stack, single, shape, center, r_max = _prepare(image, r_max, center)
-    edges = _edges(r_max, dr)
-    matrix = annulus_matrix(shape, center, edges)
+    matrix, radius = profile_matrix(shape, center, _edges(r_max, dr), kind)
     flat = stack.reshape(len(stack), -1)
     nan = np.isnan(flat)
     if nan.any():
@@ -296,7 +296,7 @@ def _annulus_sums(image, r_max, dr, center):
     else:
         sums = (matrix @ flat.T).T
         areas = np.broadcast_to(np.asarray(matrix.sum(axis=1)).ravel(), sums.shape)
-    return np.asarray(edges), sums, areas, single
+    return radius, sums, areas, single
 
 
 def radial_profile(image, *, r_max=75, dr=1, center=None):
@@ -304,9 +304,11 @@ def radial_profile(image, *, r_max=75, dr=1, center=None):
     Pseudo-luminosity profile, Eq. 8: ``dF/dS(r) = F_Ann(r) / (2 pi r dr)``.
 
     The flux in annuli of width ``dr`` (the first bin is the central disc)
-    divided by their area, exactly as `photutils.profiles.RadialProfile` with
-    ``radii = arange(0, r_max + dr, dr)`` (to floating-point rounding), but for
-    a whole batch at once. Masked (NaN) pixels are excluded from flux and area.
+    divided by their area: the profile of `photutils.profiles.RadialProfile`
+    with ``radii = arange(0, r_max + dr, dr)``, whose apertures are used, for a
+    whole batch at once (their weights are computed once per image shape and
+    applied with one matrix product; equal to photutils' to rounding). Masked
+    (NaN) pixels are excluded from flux and area.
 
     Parameters
     ----------
@@ -337,16 +339,19 @@ def radial_profile(image, *, r_max=75, dr=1, center=None):
     >>> result.radius.tolist(), np.round(result.profile, 6).tolist()
     ([0.5, 1.5, 2.5], [2.0, 2.0, 2.0])
     """
-    edges, sums, areas, single = _annulus_sums(image, r_max, dr, center)
+    radius, sums, areas, single = _profile_sums(image, r_max, dr, center, "radial")
     with np.errstate(divide="ignore", invalid="ignore"):
         profile = sums / areas
-    radius = (edges[:-1] + edges[1:]) / 2
-    return RadialProfileResult(radius, profile[0] if single else profile)
+    return RadialProfileResult(radius.copy(), profile[0] if single else profile)
 
 
 def curve_of_growth(image, *, r_max=75, dr=1, center=None):
     """
-    Total flux within each radius ``dr, 2 dr, ..., r_max`` (as `photutils.profiles.CurveOfGrowth`).
+    Total flux within each radius ``dr, 2 dr, ..., r_max``.
+
+    The apertures of `photutils.profiles.CurveOfGrowth` applied to a whole
+    batch at once (equal to photutils' curve to rounding); masked (NaN)
+    pixels add no flux.
 
     Parameters
     ----------
@@ -377,6 +382,5 @@ def curve_of_growth(image, *, r_max=75, dr=1, center=None):
     >>> cog.radius.tolist(), np.round(cog.flux / np.pi, 6).tolist()
     ([1.0, 2.0], [1.0, 4.0])
     """
-    edges, sums, _, single = _annulus_sums(image, r_max, dr, center)
-    flux = np.cumsum(sums, axis=-1)
-    return CurveOfGrowthResult(edges[1:], flux[0] if single else flux)
+    radius, flux, _, single = _profile_sums(image, r_max, dr, center, "growth")
+    return CurveOfGrowthResult(radius.copy(), flux[0] if single else flux)

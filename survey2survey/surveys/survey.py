@@ -13,15 +13,14 @@ __all__ = ["Survey", "SDSS", "DES"]
 _ARCSEC_PER_PIX = u.arcsec / u.pix
 
 
-_JY_PER_MAGGY = 3631.0  # the AB zero point in janskys
+#: maggies <-> spectral flux density: 1 maggy is the flux of AB magnitude 0 (3630.8 Jy)
+_AB_MAGGIES = u.zero_point_flux((0 * u.ABmag).to(u.Jy))
 
 
 def _maggies_in(unit):
     """Maggies in one ``unit`` for maggy- or jansky-like units, else `None`."""
-    if unit.is_equivalent(u.mgy):
-        return float(unit.to(u.mgy))
-    if unit.is_equivalent(u.Jy):
-        return float(unit.to(u.Jy)) / _JY_PER_MAGGY
+    if unit.is_equivalent(u.mgy) or unit.is_equivalent(u.Jy):
+        return float(unit.to(u.mgy, equivalencies=_AB_MAGGIES))
     return None
 
 
@@ -213,7 +212,7 @@ class Survey:
         """
         Maggies in one ``flux_unit`` in ``band``.
 
-        Taken from the unit when it is maggy- or jansky-like (1 maggy = 3631 Jy),
+        Taken from the unit when it is maggy- or jansky-like (1 maggy = AB magnitude 0),
         otherwise from the AB zero point: ``10**(-0.4 zp)`` (DES counts: 1e-12).
         """
         self.check_bands([band])
@@ -253,8 +252,8 @@ class Survey:
         --------
         >>> import astropy.units as u
         >>> from survey2survey.surveys import DES, SDSS
-        >>> round(SDSS.unit_factor(u.uJy, 'r'), 6)  # 1 uJy = 10**(-6) / 3631 maggies
-        0.275406
+        >>> round(SDSS.unit_factor(u.uJy, 'r'), 6)  # 1 uJy = 10**(-6) / 3630.8 maggies
+        0.275423
         >>> round(DES.unit_factor('ct', 'r', zero_point=27.5), 9)  # a count at ZP 27.5
         10.0
         """

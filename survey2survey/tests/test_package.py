@@ -81,3 +81,34 @@ def test_readme_quickstart_runs_verbatim(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.rst", "exec"), {})  # noqa: S102
     assert (tmp_path / "des_like.fits").is_file()
+
+
+def test_oldest_dependency_pins_match_the_declared_bounds():
+    """.ci/oldest-deps.txt pins every lower bound the installed metadata declares."""
+    import importlib.metadata
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    pins_file = Path(survey2survey.__file__).resolve().parents[1] / ".ci" / "oldest-deps.txt"
+    if not pins_file.is_file():
+        pytest.skip("not a source checkout")
+    pins = {}
+    for line in pins_file.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    declared = {}
+    for text in importlib.metadata.requires("survey2survey"):
+        requirement = Requirement(text)
+        marker = str(requirement.marker or "")
+        if marker and not any(f'extra == "{e}"' in marker for e in ("sim", "data",
+                                                                    "distributed")):
+            continue
+        for spec in requirement.specifier:
+            if spec.operator == ">=":
+                declared[requirement.name.lower()] = spec.version
+    assert set(declared) <= set(pins), set(declared) - set(pins)
+    for name, bound in declared.items():
+        # the pin is the bound itself, or its first release where that was never published
+        assert pins[name].startswith(bound), (name, bound, pins[name])

@@ -269,3 +269,80 @@ def test_transform_with_a_pretrained_model_by_name(tmp_path):
                  "-q"]) == EXIT_OK
     out = read_cutout(tmp_path / "out" / "frame.fits")
     assert out.bands == ("g", "r", "i") and str(out.unit) == "ct"
+
+
+def test_help_and_version_import_no_command():
+    """--help and --version load no sub-command module (nor torch): they answer at once."""
+    code = ("import sys; from survey2survey.cli import main; s = main([{arg!r}]); "
+            "print(s, sorted(m for m in sys.modules if m.startswith('survey2survey.cli.')), "
+            "'torch' in sys.modules, file=sys.stderr)")
+    for arg in ("--help", "--version"):
+        result = subprocess.run([sys.executable, "-c", code.format(arg=arg)],
+                                capture_output=True, text=True, timeout=60,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert result.stderr.strip() == "0 ['survey2survey.cli._common'] False", result.stderr
+    # `fit --help` loads the fit command only
+    parser = build_parser(lazy=True)
+    assert parser.parse_args(["info"]).command == "info"
+
+
+def test_listed_help_is_each_command_own():
+    """The one-line help of the command list is what each sub-command module declares."""
+    import argparse
+    import importlib
+
+    from survey2survey.cli import _COMMANDS
+
+    class Collect:
+        def add_parser(self, name, **kwargs):
+            self.seen = (name, kwargs["help"])
+            return argparse.ArgumentParser()
+
+    for name, (module, text) in _COMMANDS.items():
+        collect = Collect()
+        importlib.import_module(f"survey2survey.cli.{module}").add_parser(collect)
+        assert collect.seen == (name, text)
+
+
+def test_each_option_has_one_description_and_typed_values(capsys):
+    """No default printed twice; options documented as integers take integers."""
+    for command in COMMANDS:
+        assert main([command, "--help"]) == EXIT_OK
+        text = " ".join(capsys.readouterr().out.split())
+        assert not re.search(r"\(default[^)]*\)\s*\(default", text), command
+        if command == "fit":
+            for option in ("--tile-size N", "--patience N", "--crop-size N", "--ema-decay X",
+                           "--device TEXT"):
+                assert option in text
+    assert main(["fit", "x/", "-o", "m.s2s", "--tile-size", "1.5"]) == EXIT_USAGE
+    assert "--tile-size: invalid int value: '1.5'" in capsys.readouterr().err
+
+
+def test_repeated_failures_are_grouped_with_a_cli_hint(cli_model, cli_inputs, tmp_path):
+    """Inputs failing for one reason give one line with a count, and the hint names --resample."""
+    from astropy.io import fits
+
+    for path in sorted(cli_inputs.glob("*.fits")):
+        with fits.open(path, mode="update") as hdul:
+            for key in ("CD1_1", "CD1_2", "CD2_1", "CD2_2"):
+                hdul["SCI"].header[key] *= 2
+    result = run_cli("transform", cli_model, cli_inputs, "-o", tmp_path / "out", "-q")
+    assert result.returncode == EXIT_FAILED
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "error: 10 input(s) failed:" and len(lines) == 3, result.stderr
+    assert lines[1].startswith("  10 inputs: ") and "pass --resample" in lines[1]
+    assert "resample=True" not in result.stderr
+    assert lines[2].strip().endswith("and 7 more")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"], ["info"]])
+def test_closed_pipe_exits_quietly(argv):
+    """A reader that goes away (`survey2survey info | head`) gets no message nor traceback."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with subprocess.Popen([sys.executable, "-m", "survey2survey", *argv],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        proc.stdout.close()  # closed before anything is written: every write fails
+        err = proc.stderr.read().decode()
+        status = proc.wait(timeout=120)
+    # argparse itself ignores a failed write of the help (status 0)
+    assert status == (141 if argv == ["info"] else 0) and err == "", err

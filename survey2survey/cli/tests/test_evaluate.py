@@ -20,7 +20,7 @@ def _parser():
     return parser
 
 
-def test_cli_evaluate(tmp_path):
+def test_cli_evaluate(tmp_path, capsys):
     """`survey2survey evaluate` reads the pairs layout and writes tables and figures."""
     sets = _sets(n=3)
     _write_layout(tmp_path / "validation", sets)
@@ -39,6 +39,14 @@ def test_cli_evaluate(tmp_path):
     assert_allclose(src["pseudo_flux_magnitude"],
                     pseudo_flux_magnitude(sets["source"], r_max=16), rtol=1e-6)
     assert list(src["name"]) == ["gal000", "gal001", "gal002"]
+    # the printed summary: 4 significant digits, under 100 columns
+    printed = capsys.readouterr().out.splitlines()
+    assert max(map(len, printed)) < 100, max(printed, key=len)
+    row = next(line for line in printed if " mssim " in line)
+    assert all(len(word.lstrip("-").replace(".", "").lstrip("0")) <= 4
+               for word in row.split()[-3:]), row
+    summary = Table.read(out / "summary.ecsv")  # stored in full precision
+    assert summary["median"].info.format == ".4g"
 
 
 def test_cli_errors(tmp_path):

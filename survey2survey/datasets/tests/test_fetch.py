@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from astropy.config import set_temp_cache
 from astropy.coordinates import SkyCoord
+from astropy.io import fits
 from astropy.utils.data import import_file_to_cache, is_url_in_cache
 from astropy.utils.exceptions import AstropyUserWarning
 from numpy.testing import assert_allclose, assert_array_equal
@@ -60,17 +61,29 @@ def _no_network(request, monkeypatch):
 @pytest.fixture
 def cache(tmp_path):
     """A private, empty astropy download cache."""
+    (tmp_path / "cache").mkdir()  # astropy 6.0 does not create it
     with set_temp_cache(tmp_path / "cache"):
         yield tmp_path
 
 
 @pytest.fixture
 def sdss_archive(cache, monkeypatch):
-    """The sample frames stored as the SDSS archive files of their field."""
+    """
+    The sample frames served as their field's frames by astroquery's SDSS.get_images;
+    the calls it received.
+    """
+    from astroquery.sdss import SDSS
+
     monkeypatch.setattr(fetch_module, "_sdss_fields", lambda *a, **k: [FIELD])
-    for band, path in zip(SAMPLE_FRAME["bands"], sample_sdss_frames(), strict=True):
-        import_file_to_cache(fetch_module._sdss_frame_url(*FIELD, band, 17), str(path))
-    return cache
+    files = dict(zip(SAMPLE_FRAME["bands"], sample_sdss_frames(), strict=True))
+    asked = []
+
+    def get_images(*, matches, band, data_release, **kwargs):
+        asked.append((tuple(matches[0]), band, data_release))
+        return [fits.open(files[b]) for b in band]
+
+    monkeypatch.setattr(SDSS, "get_images", get_images)
+    return asked
 
 
 def _store_legacysurvey(position, layer, scale, shape, bands, survey="DES"):
@@ -96,6 +109,7 @@ def test_sdss_frames_from_the_cache(sdss_archive):
     assert cutout.unit == u.nmgy and cutout.meta["SURVEY"] == "SDSS"
     assert cutout.meta["FETCHSVC"] == "sdss"
     assert "frame-g-999999-3-0001.fits.bz2" in "".join(cutout.meta["HISTORY"])
+    assert sdss_archive[0] == (FIELD, "gri", 17)  # the field, through the public API
     again = fetch_cutout(CENTRE, "sdss", size=12.672 * u.arcsec, bands="r")
     assert again.shape == (32, 32)  # 12.672" at 0.396"/pix
 

@@ -246,6 +246,8 @@ def test_cutout_container(cube):
     data, wcs = cube
     cutout = Cutout.from_arrays(data, wcs, "gri", unit="nmgy", meta={"SURVEY": "SDSS"})
     assert repr(cutout) == "<Cutout SDSS bands='gri' shape=(16, 20) unit=nmgy>"
+    plain = Cutout.from_arrays(data, wcs, "gri")  # a dimensionless unit is named, not ''
+    assert repr(plain) == "<Cutout bands='gri' shape=(16, 20) unit=dimensionless>"
     assert list(cutout) == ["g", "r", "i"] and len(cutout) == 3
     assert cutout.uncertainty_array is None
     sub = cutout.select("ig")

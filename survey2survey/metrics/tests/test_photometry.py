@@ -98,6 +98,16 @@ def test_vectorised_equals_photutils():
         assert_allclose(profile.profile[k], rp.profile, rtol=1e-9)
         cg = CurveOfGrowth(image, center, edges[1:])
         assert_allclose(cog.flux[k], cg.profile, rtol=1e-9)
+    # masked (NaN) pixels: photutils with the same mask, and the radii photutils gives
+    batch[1, 18:22, 20:30] = np.nan
+    profile = radial_profile(batch, r_max=15, center=center)
+    cog = curve_of_growth(batch, r_max=15, center=center)
+    mask = np.isnan(batch[1])
+    rp = RadialProfile(batch[1], center, edges, mask=mask)
+    cg = CurveOfGrowth(batch[1], center, edges[1:], mask=mask)
+    assert_allclose(profile.profile[1], rp.profile, rtol=1e-9)
+    assert_allclose(cog.flux[1], cg.profile, rtol=1e-9)
+    assert_allclose(cog.radius, cg.radius)
 
 
 def test_signal_to_noise_known():

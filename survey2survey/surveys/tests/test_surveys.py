@@ -99,7 +99,9 @@ def test_maggies_per_unit():
 
     assert_allclose(SDSS.maggies_per_unit("r"), 1e-9)
     assert_allclose(DES.maggies_per_unit("g"), 1e-12)
-    assert_allclose(_toy(flux_unit="uJy").maggies_per_unit("g"), 1e-6 / 3631)
+    # 1 maggy is the flux of AB magnitude 0: 10**(-0.4 * 48.6) erg/s/cm2/Hz = 3630.78 Jy
+    assert_allclose(_toy(flux_unit="uJy").maggies_per_unit("g"), 1e-6 / 3630.78, rtol=1e-6)
+    assert_allclose(_toy(flux_unit="erg / (s cm2 Hz)").maggies_per_unit("g"), 10 ** 19.44)
     assert_allclose(SDSS.unit_factor(u.mgy, "r"), 1e9)
     assert_allclose(DES.unit_factor(u.nmgy, "g"), 1e3)
     assert_allclose(DES.unit_factor(u.ct, "g", zero_point=22.5), 1e3)

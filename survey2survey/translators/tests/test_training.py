@@ -193,8 +193,11 @@ def test_early_stopping_and_callbacks():
         model.fit(source, target, progress=False, callbacks=[3])
 
 
-def test_progress_bar_runs(capsys):
-    """The tqdm bar can be shown (conf.show_progress) and disabled."""
+def test_progress_bar_runs(capsys, monkeypatch):
+    """The tqdm bar can be shown (conf.show_progress, on a terminal) and disabled."""
+    from survey2survey.utils import _progress
+
+    monkeypatch.setattr(_progress, "_on_a_terminal", lambda stream: True)
     source, target = toy_pairs(n=4)
     with conf.set_temp("show_progress", True):
         Translator.create("aecnn", epochs=1).fit(source, target, validation=0)
