@@ -27,6 +27,15 @@ _FIT_BOX_FWHM = 4.0  # the fitted stamp spans this many guessed FWHM
 _ENVELOPE = 1.15  # fits within this factor of the narrowest count as point sources
 
 
+def _shape_limits(finder):
+    """Sharpness and roundness limits in the keywords of this photutils version."""
+    import inspect
+
+    if "sharpness_range" in inspect.signature(finder).parameters:  # photutils >= 3
+        return {"sharpness_range": (0.3, 1.0), "roundness_range": (-0.5, 0.5)}
+    return {"sharplo": 0.3, "sharphi": 1.0, "roundlo": -0.5, "roundhi": 0.5}
+
+
 def _fit_star(stamp, guess):
     ny, nx = stamp.shape
     yy, xx = np.mgrid[:ny, :nx]
@@ -106,8 +115,7 @@ def estimate_psf(image, pixel_scale, *, fwhm_guess=None, threshold=30.0, sigma=N
     if not noise > 0:
         return None
     finder = DAOStarFinder(threshold=threshold * noise, fwhm=guess, exclude_border=True,
-                           n_brightest=max_stars, sharpness_range=(0.3, 1.0),
-                           roundness_range=(-0.5, 0.5))
+                           n_brightest=max_stars, **_shape_limits(DAOStarFinder))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoDetectionsWarning)  # None says it
         sources = finder(data)
@@ -115,7 +123,9 @@ def estimate_psf(image, pixel_scale, *, fwhm_guess=None, threshold=30.0, sigma=N
         return None
     half = int(np.ceil(_FIT_BOX_FWHM * guess / 2))
     fits = []
-    for x, y in zip(sources["x_centroid"], sources["y_centroid"], strict=True):
+    x_name = "x_centroid" if "x_centroid" in sources.colnames else "xcentroid"  # photutils 2
+    y_name = "y_centroid" if "y_centroid" in sources.colnames else "ycentroid"
+    for x, y in zip(sources[x_name], sources[y_name], strict=True):
         cx, cy = int(round(float(x))), int(round(float(y)))
         if min(cx, cy) < half or cx + half >= data.shape[1] or cy + half >= data.shape[0]:
             continue
