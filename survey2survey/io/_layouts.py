@@ -19,10 +19,13 @@ format             what it is
 =================  ==================================================================
 """
 
+import warnings
 from collections import namedtuple
 
+import astropy.units as u
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
 from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
 
 from ..exceptions import BandMismatchError, CorruptFileError, InvalidDataError, UnitError
@@ -39,6 +42,7 @@ from ._bands import (
 from ._open import truncated_error
 from .cutout import Cutout
 from .sdss import sdss_frame_counts
+from .zeropoint import header_zero_point
 
 __all__ = ["FORMATS", "FORMAT_KEY", "FORMAT_VERSION", "UNCERTAINTY_TYPES", "Plane",
            "detect_format", "read_layout", "planes_from_array", "cutout_from_planes"]
@@ -130,7 +134,21 @@ def planes_from_array(data, header, *, wcs=None, label, what, mask=None):
 
 
 def cutout_from_planes(planes, *, bands, unit, what, assign, primary=None, meta=None):
-    """One band per plane; never two planes for one band."""
+    """
+    One band per plane; never two planes for one band.
+
+    A lone image in an extension whose header names no band takes the band of
+    the ``primary`` header's ``FILTER`` card (HSC, UKIDSS). A radio ``BUNIT``
+    is refused before bands are looked at.
+    """
+    for plane in planes:
+        for header in (plane.header, primary):
+            if header is not None and "beam" in str(header.get("BUNIT", "")).lower():
+                parse_unit(header["BUNIT"], f"{what} {plane.label}")  # raises UnitError
+    if primary is not None and len(planes) == 1 and planes[0].band is None:
+        found = band_from_header(primary)
+        if found is not None:
+            planes = [planes[0]._replace(band=found)]
     names = assign_bands([p.band for p in planes], bands, what, assign=assign)
     seen = {}
     for name, plane in zip(names, planes, strict=True):
@@ -148,10 +166,14 @@ def cutout_from_planes(planes, *, bands, unit, what, assign, primary=None, meta=
         header = plane.header if plane.header is not None else fits.Header()
         if primary is not None and header is not primary:
             header = header.copy()
-            # inherit primary cards (e.g. a WCS written only in the primary header)
-            for card in primary.cards:
-                if card.keyword not in header and card.keyword not in ("", "COMMENT", "HISTORY"):
-                    header[card.keyword] = card.value
+            # inherit primary cards (e.g. a WCS written only in the primary header); long
+            # (HIERARCH) keywords of HSC or LSST headers are kept as HIERARCH cards, silently
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Keyword name", VerifyWarning)
+                for card in primary.cards:
+                    if card.keyword not in header and \
+                            card.keyword not in ("", "COMMENT", "HISTORY"):
+                        header[card.keyword] = (card.value, card.comment)
         where = f"{what} band {name!r}"
         bunit = resolve_unit(header.get("BUNIT"), unit, where)
         wcs = plane.wcs if plane.wcs is not None else celestial_wcs(header, what=where)
@@ -248,6 +270,9 @@ def _read_sdss(hdul, *, bands, unit, what, assign, sdss_uncertainty):
     header = hdu.header.copy()
     (band,) = assign_bands([band_from_header(header)], bands, what, assign=assign)
     bunit = resolve_unit(header.get("BUNIT", "nanomaggy"), unit, f"{what} band {band!r}")
+    if bunit == u.nmgy and header_zero_point(header) is None:
+        # the SDSS data model: HDU0 in nanomaggies, 1 nanomaggy = AB magnitude 22.5
+        header["MAGZERO"] = (22.5, "AB zero point of nanomaggies (SDSS data model)")
     uncertainty = None
     if sdss_uncertainty:
         counts = sdss_frame_counts(hdul, what=what)

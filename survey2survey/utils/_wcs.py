@@ -30,7 +30,7 @@ _WCS_CARD = re.compile(
 # written with both pointed 90 degrees away) and a DSS plate solution plus the TPD distortion
 # astropy derives from it crashes wcslib. They are stripped with the standard cards.
 _LEGACY_WCS_CARD = re.compile(
-    r"^((PC|CD)\d{3}\d{3}|RADECSYS"  # AIPS/pre-standard linear cards
+    r"^((PC|CD)\d{3}\d{3}|RADECSYS|PROJP\d+"  # AIPS/pre-standard cards
     r"|PLTRA[HMS]|PLTDEC(SN|D|M|S)|PLTSCALE|[XY]PIXELSZ|CNPIX\d|PPO\d+|AMD[XY]\d+"  # DSS plate
     r"|CPDIS\d|CQDIS\d|DP\d|DQ\d|CPERR\d|CQERR\d|DVERR|D2IM(DIS\d|ERR\d|EXT)"  # distortions
     r"|WAT\d_\d+|WAXMAP\d+|LTV\d|LTM\d_\d|DC-FLAG)[A-Z]?$")  # IRAF
@@ -52,7 +52,7 @@ def strip_wcs_keywords(header):
     A copy of ``header`` (a `~astropy.io.fits.Header` or dict) without celestial WCS cards.
 
     Besides the standard cards, the ones that would compete with a newly written
-    WCS go too: pre-standard ``PC001001``/``CD001001`` and ``RADECSYS``, DSS plate
+    WCS go too: pre-standard ``PC001001``/``CD001001``, ``PROJPn`` and ``RADECSYS``, DSS plate
     solutions (``PLTRAH``..., ``AMDXn``, ``PPOn``, ``CNPIXn``), distortion cards
     (``CPDISn``/``DPn``, ``CQDISn``/``DQn``, ``D2IM*``) and IRAF ``WATn_nnn``/``LTV``/``LTM``.
     """

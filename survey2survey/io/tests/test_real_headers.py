@@ -7,6 +7,7 @@ import sys
 import textwrap
 import warnings
 
+import astropy.units as u
 import astropy.wcs.tests
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 from numpy.testing import assert_allclose
 
-from survey2survey.io import read_cutout, write_cutout
+from survey2survey.exceptions import UnitError
+from survey2survey.io import ZERO_POINT_KEYS, header_zero_point, read_cutout, write_cutout
 from survey2survey.utils._wcs import is_wcs_keyword, strip_wcs_keywords
 
 #: astropy's own DSS test file: a DSS1 plate cutout whose header holds a plate solution,
@@ -58,7 +60,7 @@ def test_strip_wcs_keywords_removes_competing_cards_only():
     """Legacy, plate and distortion cards go; look-alikes (PSFFWHM, CDATE, PCOUNT...) stay."""
     for key in ("PC001001", "CD002001", "RADECSYS", "PLTRAH", "PLTDECSN", "AMDX12", "AMDY3",
                 "PPO6", "CNPIX1", "XPIXELSZ", "CQDIS1", "DQ1.NAXES", "CPDIS2", "DP1.EXTVER",
-                "D2IMDIS1", "WAT1_001", "LTV1", "LTM1_1", "PC1_2", "CDELT1", "CTYPE1A"):
+                "D2IMDIS1", "PROJP3", "WAT1_001", "LTV1", "LTM1_1", "PC1_2", "CDELT1", "CTYPE1A"):
         assert is_wcs_keyword(key), key
     for key in ("PSFFWHM", "CDATE", "PCOUNT", "PLATEID", "DATE-OBS", "OBJCTX", "MAGZERO",
                 "FILTER", "DQ", "AMDX", "PLTLABEL"):
@@ -153,3 +155,91 @@ def test_dss_round_trip_in_a_separate_process(tmp_path, plate_only):
     direct, via_reader = map(float, check.stdout.split())
     assert direct < 1e-9
     assert via_reader < 1e-9
+
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+#: 40x40 crop of astroquery's UKIDSS test image (WFCAM K, ZPN WCS, FILTER and EXP_TIME in the
+#: primary header, MAGZPT in the image extension); header and WCS kept, CRPIX moved.
+UKIDSS_K = os.path.join(DATA, "ukidss-k-crop.fits.gz")
+#: 20x20 crop of astroquery's MAGPIS test image (VLA 20 cm, BUNIT='JY/BEAM', GLON-SIN).
+MAGPIS = os.path.join(DATA, "magpis-20cm-crop.fits.gz")
+
+
+@pytest.mark.parametrize("bunit", ["electrons", "electron", "e-", "counts", "ELECTRONS"])
+def test_des_dr1_electrons_read_as_counts_with_magzero(tmp_path, bunit):
+    """DES DR1 coadd cutouts say BUNIT='electrons': read as counts calibrated by MAGZERO."""
+    from survey2survey.estimator._inputs import conversion_factor
+    from survey2survey.surveys import DES, SDSS
+    from survey2survey.tests.helpers import make_wcs
+
+    from .products import des_hdulist
+
+    science = np.full((12, 14), 100.0, np.float32)
+    hdul = des_hdulist("r", science, np.ones_like(science), np.zeros((12, 14)),
+                       make_wcs((12, 14), 0.263), fpack=False)
+    hdul["SCI"].header["BUNIT"] = bunit
+    hdul.writeto(tmp_path / "des.fits")
+    cutout = read_cutout(tmp_path / "des.fits")
+    assert cutout.unit == u.ct
+    assert conversion_factor(cutout["r"], DES, "r", "des") == 1.0
+    assert np.isclose(conversion_factor(cutout["r"], SDSS, "r", "des"), 1e-3)  # ZP 30 -> 22.5
+
+
+def test_radio_unit_refused_clearly():
+    """MAGPIS's JY/BEAM is refused as not optical, naming the card, before bands are asked."""
+    with pytest.raises(UnitError, match="BUNIT='JY/BEAM', a radio surface brightness"):
+        read_cutout(MAGPIS)
+    with pytest.raises(UnitError, match="radio"):
+        read_cutout(MAGPIS, bands="L", unit="Jy/beam")
+
+
+def test_ukidss_primary_filter_and_magzpt(tmp_path):
+    """UKIDSS: band from the primary FILTER card; MAGZPT (Vega, per second) as an AB zero point."""
+    cutout = read_cutout(UKIDSS_K, unit="adu")
+    assert cutout.bands == ("K",) and cutout.unit == u.adu
+    meta = cutout["K"].meta
+    # 24.053 + 2.5 log10(10 s) - 0.05 (1.067 - 1) + 1.900 (K_AB - K_Vega, Hewett et al. 2006)
+    expected = 24.053 + 2.5 - 0.05 * 0.067 + 1.900
+    assert np.isclose(header_zero_point(meta), expected)
+    with fits.open(UKIDSS_K) as hdul:
+        raw = hdul[1].data.astype(float)
+        reference = _sky(hdul[1].header, raw.shape)
+    assert_allclose(cutout["K"].data, raw)  # BSCALE applied
+    assert_allclose(_sky(cutout["K"].wcs, raw.shape), reference, atol=1e-10)
+    written = fits.getheader(write_cutout(cutout, tmp_path / "k.fits"), "SCI")
+    assert "PROJP1" not in written and "PV2_3" in written
+    assert_allclose(_sky(written, raw.shape), reference, atol=1e-10)
+    assert "MAGZPT" in ZERO_POINT_KEYS
+    # without EXP_TIME the MAGZPT card does not calibrate the pixel values
+    assert header_zero_point({"MAGZPT": 24.0, "FILTER": "K"}) is None
+    assert header_zero_point({"MAGZPT": 24.0, "FILTER": "r", "EXP_TIME": 10.0}) is None
+
+
+def test_hsc_primary_filter_and_hierarch_cards_read_quietly(tmp_path):
+    """An HSC cutout: FILTER 'HSC-R2' in the primary header is band 'r'; no HIERARCH warnings."""
+    from survey2survey.tests.helpers import make_wcs
+
+    primary = fits.PrimaryHDU()
+    primary.header["FILTER"] = "HSC-R2"
+    primary.header["HIERARCH FLUXMAG0"] = 63095734448.0
+    primary.header["HIERARCH AR_HDU"] = 5
+    primary.header["HIERARCH DET-ID-LONG-NAME"] = 42
+    header = make_wcs((10, 10), 0.168).to_header()
+    header["BUNIT"] = "nJy"
+    image = fits.ImageHDU(np.ones((10, 10), np.float32), header, name="IMAGE")
+    fits.HDUList([primary, image]).writeto(tmp_path / "hsc.fits")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cutout = read_cutout(tmp_path / "hsc.fits")
+        write_cutout(cutout, tmp_path / "out.fits")
+    assert cutout.bands == ("r",)
+    assert np.isclose(header_zero_point(cutout["r"].meta), 27.0)
+
+
+def test_sdss_frame_states_its_zero_point():
+    """SDSS frames in nanomaggies carry MAGZERO = 22.5 (so evaluate can compare them)."""
+    from survey2survey.datasets import sample_sdss_frames
+
+    cutout = read_cutout(sample_sdss_frames())
+    assert cutout.unit == u.nmgy
+    assert all(header_zero_point(cutout[b].meta) == 22.5 for b in cutout.bands)
