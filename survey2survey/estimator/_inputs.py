@@ -19,7 +19,8 @@ from ..utils._wcs import pixel_scale_arcsec
 
 __all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
            "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
-           "check_pixel_scale", "read_in_survey_unit", "psf_fwhm", "inpaint", "center_crop"]
+           "check_pixel_scale", "register_input", "read_in_survey_unit", "psf_fwhm", "inpaint",
+           "center_crop"]
 
 # longest first: the stem of "a.fits.gz" is "a"
 FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
@@ -177,14 +178,41 @@ def check_pixel_scale(cutout, survey, what, *, resample=False):
     raise PixelScaleError(msg)
 
 
+def register_input(cutout, what):
+    """
+    ``cutout`` with every band on one grid: its bands registered onto the reference band.
+
+    Bands with different WCS (SDSS frames of one field are offset by up to ~11
+    pixels) are resampled, flux-conserving, onto the grid of
+    `~survey2survey.alignment.reference_band` (``'r'``, else the middle band)
+    by `~survey2survey.alignment.register_bands`; a band that does not cover
+    half of that grid is refused, naming the input.
+    """
+    if len(cutout) < 2:
+        return cutout
+    from ..alignment import is_registered, register_bands
+    from ..exceptions import AlignmentError
+
+    if is_registered(cutout):
+        return cutout
+    try:
+        return register_bands(cutout)
+    except AlignmentError as exc:
+        msg = f"{what}: its bands have different pixel grids and cannot be registered: {exc}"
+        raise type(exc)(msg) from exc
+
+
 def read_in_survey_unit(items, bands, survey, what, *, pixel_scale=False, resample=False):
     """
     Read every item with `~survey2survey.io.read_cutout`, in ``survey``'s flux unit.
 
+    Bands on different pixel grids are registered first (`register_input`).
+
     With ``pixel_scale``, each cutout must have the survey's pixel scale (see
     `check_pixel_scale`; ``resample`` regrids those that do not).
     """
-    cutouts = [read_cutout(item, bands, what=_name(items, k, what), assign_bands=False)
+    cutouts = [register_input(read_cutout(item, bands, what=_name(items, k, what),
+                                          assign_bands=False), _name(items, k, what))
                for k, item in enumerate(items)]
     if pixel_scale:
         cutouts = [check_pixel_scale(c, survey, _name(items, k, what), resample=resample)

@@ -78,3 +78,35 @@ def test_fine_tuning_cannot_change_the_network(pairs):
     tuned.set_params(learning_rate=-1.0, dropout=0.0)
     with pytest.raises(InvalidOptionError, match="learning_rate"):
         tuned.fit(pairs[:6], validation=0, progress=False)
+
+
+def _misregistered_frames():
+    """The sample frames with g and i cut to other grids (2-3 pixels off r), as SDSS frames are."""
+    from astropy.nddata import CCDData
+
+    frames = read_cutout(sample_sdss_frames())
+    cuts = {"g": (slice(2, 192), slice(5, 195)), "r": (slice(4, 194), slice(4, 194)),
+            "i": (slice(7, 197), slice(1, 191))}
+    bands = {}
+    for band, (ys, xs) in cuts.items():
+        image = frames[band]
+        wcs = image.wcs.deepcopy()
+        wcs.wcs.crpix = wcs.wcs.crpix - [xs.start, ys.start]
+        bands[band] = CCDData(image.data[ys, xs], unit=image.unit, wcs=wcs, meta=image.meta)
+    return read_cutout(bands)
+
+
+def test_bands_on_different_grids_are_registered(model):
+    """transform registers the bands onto the r grid first (never translates misregistered)."""
+    from survey2survey.alignment import is_registered, register_bands
+
+    frames = _misregistered_frames()
+    assert not is_registered(frames)
+    out = model.transform(frames, progress=False)
+    for band in out.bands:
+        assert out[band].wcs.wcs.compare(frames["r"].wcs.wcs)
+    expected = model.transform(register_bands(frames), progress=False)
+    assert np.array_equal(out.data, expected.data, equal_nan=True)
+    # the r pixels hold the same sky in every band: the g and r outputs correlate
+    good = ~out.mask.any(axis=0)
+    assert np.corrcoef(out["g"].data[good], out["r"].data[good])[0, 1] > 0.5
