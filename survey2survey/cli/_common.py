@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 from ..exceptions import InputError, InvalidOptionError, OutputExistsError
+from ..io.groups import FITS_SUFFIXES
 
 __all__ = ["Formatter", "add_output_options", "plain", "docstring_parameters",
            "add_signature_options", "signature_values", "parse_value", "expand_inputs",
@@ -25,7 +26,8 @@ __all__ = ["Formatter", "add_output_options", "plain", "docstring_parameters",
 
 log = logging.getLogger("survey2survey.cli")
 
-FITS_PATTERNS = ("*.fits", "*.fit", "*.fts", "*.fits.gz", "*.fits.fz", "*.fit.gz", "*.fz")
+#: file-name patterns of the FITS files of a folder (matched case-insensitively)
+FITS_PATTERNS = tuple(f"*{suffix}" for suffix in FITS_SUFFIXES)
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -255,8 +257,8 @@ def expand_inputs(patterns, *, what="INPUT"):
             found = [Path(p) for p in sorted(glob.glob(pattern, recursive=True))
                      if Path(p).is_file()]
         elif Path(pattern).is_dir():
-            found = sorted({p for suffix in FITS_PATTERNS for p in Path(pattern).glob(suffix)
-                            if p.is_file()})
+            found = sorted(p for p in Path(pattern).iterdir()
+                           if p.is_file() and p.name.lower().endswith(FITS_SUFFIXES))
         else:
             found = [Path(pattern)]  # a missing file is reported by the reader, by name
         if not found:

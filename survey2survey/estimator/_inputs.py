@@ -15,6 +15,7 @@ from astropy.wcs import WCS
 
 from ..exceptions import InputError, InvalidDataError, PixelScaleError, UnitError
 from ..io import ZERO_POINT_KEYS, Cutout, header_zero_point, read_cutout
+from ..io.groups import FITS_SUFFIXES  # longest first (.fits.bz2, .fits...), case-insensitive
 from ..utils._wcs import pixel_scale_arcsec
 
 __all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
@@ -22,8 +23,6 @@ __all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
            "check_pixel_scale", "register_input", "read_in_survey_unit", "psf_fwhm", "inpaint",
            "center_crop"]
 
-# longest first: the stem of "a.fits.gz" is "a"
-FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
 #: largest relative difference between an input's pixel scale and the model's source survey's
 PIXEL_SCALE_TOLERANCE = 0.02
 

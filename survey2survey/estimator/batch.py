@@ -39,6 +39,7 @@ from ..exceptions import (
     Survey2SurveyError,
 )
 from ..io import write_cutout
+from ..io.groups import BandGroup
 from ..utils._progress import progress_bar
 from ..utils._validation import check_bool, check_choice, check_int
 from . import _inputs
@@ -66,6 +67,8 @@ _LOCKS = weakref.WeakKeyDictionary()
 # --- names and checks ---------------------------------------------------------------------------
 
 def _stem(item, index):
+    if isinstance(item, BandGroup):  # the per-band files of one field
+        return item.stem
     if isinstance(item, (str, os.PathLike)):
         name = Path(item).name
         for suffix in _inputs.FITS_SUFFIXES:
@@ -76,6 +79,8 @@ def _stem(item, index):
 
 
 def _describe(item, index):
+    if isinstance(item, BandGroup):
+        return f"input {index} ({item.stem!r}: {', '.join(map(os.fspath, item.values()))})"
     if isinstance(item, (str, os.PathLike)):
         return f"input {index} ({str(item)!r})"
     return f"input {index} ({type(item).__name__})"

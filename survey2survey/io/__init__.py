@@ -4,5 +4,6 @@
 from .cutout import *
 from .extract import *
 from .fits import *
+from .groups import *
 from .sdss import *
 from .zeropoint import *

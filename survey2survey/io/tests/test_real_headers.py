@@ -204,7 +204,8 @@ def test_ukidss_primary_filter_and_magzpt(tmp_path):
     with fits.open(UKIDSS_K) as hdul:
         raw = hdul[1].data.astype(float)
         reference = _sky(hdul[1].header, raw.shape)
-    assert_allclose(cutout["K"].data, raw)  # BSCALE applied
+    assert cutout["K"].data.dtype.kind == "f"  # BSCALE = 0.7071 applied
+    assert_allclose(cutout["K"].data, raw)
     assert_allclose(_sky(cutout["K"].wcs, raw.shape), reference, atol=1e-10)
     written = fits.getheader(write_cutout(cutout, tmp_path / "k.fits"), "SCI")
     assert "PROJP1" not in written and "PV2_3" in written
