@@ -27,6 +27,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
+from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import BandMismatchError, CorruptFileError, InvalidDataError, UnitError
 from ..utils._wcs import celestial_wcs, strip_wcs_keywords
@@ -259,6 +260,36 @@ def _read_own(hdul, *, unit, what, **_):
 
 
 # --- SDSS frames -----------------------------------------------------------------------------
+def _warn_frame_geometry(hdul, what):
+    """
+    Warn when the extensions of an SDSS frame describe an image of another size.
+
+    Tools that cut frames (to a 240-pixel strip, say) often copy HDU1-HDU3
+    unchanged: the calibration vector and sky grid then describe the full
+    2048-column frame, not the pixels kept, and neither the counts nor the
+    noise can be rebuilt from them.
+    """
+    ny, nx = np.shape(hdul[0].data)
+    found = []
+    if len(hdul) > 1 and hdul[1].data is not None and np.ndim(hdul[1].data) == 1 \
+            and len(hdul[1].data) != nx:
+        found.append(f"HDU1 (calibration vector) has {len(hdul[1].data)} values, one per "
+                     f"column of a {len(hdul[1].data)}-column frame")
+    if len(hdul) > 2 and isinstance(hdul[2], fits.BinTableHDU) and len(hdul[2].data) == 1:
+        names = [n.upper() for n in hdul[2].columns.names]
+        for column, size, axis in (("XINTERP", nx, "columns"), ("YINTERP", ny, "rows")):
+            if column in names:
+                length = np.size(hdul[2].data[column][0])
+                if length != size:
+                    found.append(f"HDU2 {column} has {length} entries ({axis} of the frame)")
+    if found:
+        warnings.warn(f"{what}: the image (HDU0) is {nx} x {ny} pixels but "
+                      f"{'; '.join(found)}: the file was cut without updating its extensions "
+                      f"(or is not a complete SDSS frame); check its WCS describes the pixels "
+                      f"kept, and its calibration and sky (sdss_uncertainty=True) cannot be "
+                      f"used", AstropyUserWarning)
+
+
 def _read_sdss(hdul, *, bands, unit, what, assign, sdss_uncertainty):
     if 1 < len(hdul) < 4:
         raise truncated_error(what, f"an SDSS frame has 4 HDUs (image, calibration vector, "
@@ -268,6 +299,8 @@ def _read_sdss(hdul, *, bands, unit, what, assign, sdss_uncertainty):
         msg = f"{what} is not an SDSS frame: HDU0 is not a 2-D image"
         raise CorruptFileError(msg)
     header = hdu.header.copy()
+    if not sdss_uncertainty:  # (sdss_frame_counts refuses such files outright)
+        _warn_frame_geometry(hdul, what)
     (band,) = assign_bands([band_from_header(header)], bands, what, assign=assign)
     bunit = resolve_unit(header.get("BUNIT", "nanomaggy"), unit, f"{what} band {band!r}")
     if bunit == u.nmgy and header_zero_point(header) is None:

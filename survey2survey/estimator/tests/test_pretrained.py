@@ -110,3 +110,24 @@ def test_bands_on_different_grids_are_registered(model):
     # the r pixels hold the same sky in every band: the g and r outputs correlate
     good = ~out.mask.any(axis=0)
     assert np.corrcoef(out["g"].data[good], out["r"].data[good])[0, 1] > 0.5
+
+
+def test_real_sdss_frames_translated_registered(model):
+    """Real g, r, i frames: translated on the r grid; the star stays where r puts it."""
+    from photutils.aperture import CircularAperture, aperture_photometry
+
+    from survey2survey.alignment import register_bands
+    from survey2survey.datasets import REAL_FRAME, real_sdss_frames
+
+    frames = read_cutout(real_sdss_frames())
+    out = model.transform(frames, progress=False)
+    registered = register_bands(frames)
+    aperture = CircularAperture(REAL_FRAME["star_r"], r=2.0 / 0.396)  # 4" diameter
+    factor = 10 ** (0.4 * (30 - 22.5))
+    for band in out.bands:
+        assert out[band].wcs.wcs.compare(frames["r"].wcs.wcs)
+        flux_in = aperture_photometry(registered[band].data, aperture)["aperture_sum"][0]
+        flux_out = aperture_photometry(out[band].data, aperture)["aperture_sum"][0]
+        # measured: 0.017, 0.037, 0.004 mag (the model's own error on this bright star);
+        # translated misregistered, the g star was 3.4 mag off (it is 11.8 px away)
+        assert abs(2.5 * np.log10(flux_out / (factor * flux_in))) < 0.06

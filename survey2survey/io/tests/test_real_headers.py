@@ -244,3 +244,20 @@ def test_sdss_frame_states_its_zero_point():
     cutout = read_cutout(sample_sdss_frames())
     assert cutout.unit == u.nmgy
     assert all(header_zero_point(cutout[b].meta) == 22.5 for b in cutout.bands)
+
+
+def test_cut_sdss_frame_with_stale_extensions_warns(tmp_path):
+    """A real frame cut by another tool, HDU1/HDU2 left for the 96-column frame: a warning."""
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    from survey2survey.datasets import real_sdss_frames
+
+    with fits.open(real_sdss_frames()[1]) as hdul:
+        hdul[0].data = hdul[0].data[:, 10:50].copy()  # 40 of the 96 columns, WCS not updated
+        hdul.writeto(tmp_path / "cut.fits")
+    with pytest.warns(AstropyUserWarning, match=r"40 x 96 pixels but HDU1 \(calibration "
+                                                r"vector\) has 96 values.*XINTERP has 96"):
+        read_cutout(tmp_path / "cut.fits")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_cutout(real_sdss_frames()[1])  # the consistent file reads quietly
