@@ -127,8 +127,11 @@ def to_survey_unit(cutouts, survey, what):
             continue
         scale = np.array([factors[b] for b in cutout.bands])[:, None, None]
         sigma = cutout.uncertainty_array
+        scaled = cutout.data * scale
+        if all(cutout[b].data.dtype == np.float32 for b in cutout.bands):
+            scaled = scaled.astype(np.float32)  # float32 in, float32 out
         converted = cutout.with_data(
-            cutout.data * scale, unit=survey.flux_unit, mask=cutout.mask,
+            scaled, unit=survey.flux_unit, mask=cutout.mask,
             uncertainty=None if sigma is None else sigma * scale)
         for band in converted.bands:
             meta = converted[band].meta

@@ -104,9 +104,11 @@ def extract_cutout(source, position, size, *, bands=None, mode="partial", regist
     where = read_options.get("what", "the input")
     reference = None
     if register and len(cutout) > 1:
-        from ..alignment import reference_band
+        from ..alignment import is_registered, reference_band
 
-        reference = reference_band(cutout.bands)
+        # bands already on one grid are cut alike: nothing to resample
+        reference = None if is_registered(cutout) else reference_band(cutout.bands)
+    if reference is not None:
         out[reference] = _cut_band(cutout, reference, sky, size, mode, where)
     for band in cutout.bands:
         if band == reference:

@@ -114,12 +114,11 @@ def test_bands_on_different_grids_are_registered(model):
 
 def test_real_sdss_frames_translated_registered(model):
     """Real g, r, i frames: translated on the r grid; the star stays where r puts it."""
+    from astropy.utils.exceptions import AstropyUserWarning
     from photutils.aperture import CircularAperture, aperture_photometry
 
     from survey2survey.alignment import register_bands
     from survey2survey.datasets import REAL_FRAME, real_sdss_frames
-
-    from astropy.utils.exceptions import AstropyUserWarning
 
     frames = read_cutout(real_sdss_frames())
     with pytest.warns(AstropyUserWarning, match="outside the range of the training data"):
