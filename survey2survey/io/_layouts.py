@@ -57,6 +57,10 @@ UNCERTAINTY_TYPES = {"std": StdDevUncertainty, "var": VarianceUncertainty, "ivar
 _SCIENCE_NAMES = ("SCI", "IMAGE")
 _WEIGHT_NAMES = ("WGT", "WEIGHT", "IVAR", "INVVAR")
 _MASK_NAMES = ("MSK", "MASK", "BPM")
+_VARIANCE_NAMES = ("VARIANCE", "VAR")
+#: Mask planes of an LSST-pipeline (HSC) ``MASK`` extension, named by its ``MP_<NAME>`` cards,
+#: that make a pixel bad; the others (DETECTED, EDGE, CLIPPED, ...) describe good pixels.
+_BAD_MASK_PLANES = ("BAD", "SAT", "CR", "NO_DATA", "SUSPECT", "UNMASKEDNAN")
 
 #: One 2-D image on its way to becoming a band: pixel data, the header (or WCS) describing
 #: it, the band it names (or None), its mask and uncertainty, and where it came from.
@@ -87,7 +91,8 @@ def detect_format(hdul):
     if images and "BANDS" in images[0].header and "BAND0" in images[0].header:
         return "legacysurvey"
     names = {hdu.name.upper() for hdu in images}
-    if names & set(_SCIENCE_NAMES) and names & set(_WEIGHT_NAMES + _MASK_NAMES):
+    if names & set(_SCIENCE_NAMES) and names & set(_WEIGHT_NAMES + _MASK_NAMES
+                                                    + _VARIANCE_NAMES):
         return "des"
     return "image"
 
@@ -337,6 +342,19 @@ def _pick(candidates, science, what, kind):
     raise CorruptFileError(msg)
 
 
+def _bad_bits(header):
+    """
+    The bits of a mask extension that flag bad pixels (None: all of them), except in an
+    LSST-pipeline (HSC) mask, whose ``MP_<NAME>`` cards name its planes: there only
+    the planes of `_BAD_MASK_PLANES` (a DETECTED bit marks every pixel of a source).
+    """
+    planes = {key[3:]: value for key, value in header.items()
+              if key.startswith("MP_") and isinstance(value, int) and 0 <= value < 64}
+    if not planes:
+        return None
+    return int(sum(1 << planes[name] for name in _BAD_MASK_PLANES if name in planes))
+
+
 def _weight_to_sigma(weight, shape, what):
     """Inverse variance -> (1-sigma, mask of pixels without weight)."""
     weight = real_array(weight, f"{what} weight map").astype(float)
@@ -357,6 +375,7 @@ def _read_des(hdul, *, bands, unit, what, assign, **_):
     images = [(index, hdu) for index, hdu in enumerate(hdul) if _is_image(hdu)]
     science = [(i, hdu) for i, hdu in images if hdu.name.upper() in _SCIENCE_NAMES]
     weights = [hdu for _, hdu in images if hdu.name.upper() in _WEIGHT_NAMES]
+    variances = [hdu for _, hdu in images if hdu.name.upper() in _VARIANCE_NAMES]
     masks = [hdu for _, hdu in images if hdu.name.upper() in _MASK_NAMES]
     if not science:
         msg = (f"{what} has no science extension (EXTNAME SCI or IMAGE) to read as a "
@@ -377,11 +396,19 @@ def _read_des(hdul, *, bands, unit, what, assign, **_):
             if bits.shape != sci.data.shape:
                 msg = f"{what} mask {msk.name} has shape {bits.shape}, the image {sci.data.shape}"
                 raise CorruptFileError(msg)
-            mask |= bits != 0
+            bad = _bad_bits(msk.header)
+            mask |= (bits != 0) if bad is None else (bits.astype(np.int64) & bad) != 0
         sigma = None
         wgt = _pick(weights, sci, what, "weight")
-        if wgt is not None:
-            sigma, empty = _weight_to_sigma(wgt.data, sci.data.shape, f"{what} {label}")
+        var = _pick(variances, sci, what, "variance") if wgt is None else None
+        if wgt is not None or var is not None:
+            if wgt is not None:
+                weight = wgt.data
+            else:  # an LSST-pipeline (HSC) VARIANCE extension
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    weight = 1.0 / real_array(var.data, f"{what} variance").astype(float)
+                weight[~np.isfinite(weight)] = 0.0
+            sigma, empty = _weight_to_sigma(weight, sci.data.shape, f"{what} {label}")
             mask |= empty
             sigma = StdDevUncertainty(sigma)
         planes.append(Plane(sci.data, sci.header, None, band_from_header(sci.header), mask,

@@ -261,3 +261,31 @@ def test_cut_sdss_frame_with_stale_extensions_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_cutout(real_sdss_frames()[1])  # the consistent file reads quietly
+
+
+def test_hsc_mask_planes_and_variance(tmp_path):
+    """HSC IMAGE/MASK/VARIANCE: only bad mask planes mask a pixel; VARIANCE is the noise."""
+    from survey2survey.tests.helpers import make_wcs
+
+    primary = fits.PrimaryHDU()
+    primary.header["FILTER"] = "HSC-I2"
+    primary.header["HIERARCH FLUXMAG0"] = 63095734448.0
+    header = make_wcs((10, 12), 0.168).to_header()
+    image = fits.ImageHDU(np.ones((10, 12), np.float32), header, name="IMAGE")
+    bits = np.zeros((10, 12), np.int32)
+    bits[2:5, 2:5] = 1 << 5  # DETECTED: a source, good pixels
+    bits[7, 7] = 1 << 1  # SAT
+    bits[8, 8] = (1 << 5) | (1 << 8)  # DETECTED and NO_DATA
+    mask_header = header.copy()
+    for name, plane in (("BAD", 0), ("SAT", 1), ("INTRP", 2), ("CR", 3), ("EDGE", 4),
+                        ("DETECTED", 5), ("NO_DATA", 8)):
+        mask_header[f"HIERARCH MP_{name}"] = plane
+    variance = np.full((10, 12), 0.04, np.float32)
+    variance[0, 0] = 0  # no data
+    fits.HDUList([primary, image, fits.ImageHDU(bits, mask_header, name="MASK"),
+                  fits.ImageHDU(variance, header, name="VARIANCE")]).writeto(tmp_path / "h.fits")
+    cutout = read_cutout(tmp_path / "h.fits")
+    band = cutout["i"]
+    assert not band.mask[2:5, 2:5].any()
+    assert band.mask[7, 7] and band.mask[8, 8] and band.mask[0, 0] and band.mask.sum() == 3
+    assert_allclose(band.uncertainty.array[1:], 0.2, rtol=1e-6)
