@@ -144,8 +144,10 @@ def register_bands(cutout, *, reference=None, method="auto", min_coverage=0.5,
         band_method = method
         if auto and abs(pixel_scale_arcsec(wcs_in) / pixel_scale_arcsec(wcs_out) - 1) > 0.01:
             band_method = "adaptive"
+        # the grids of one field's bands are close: no round-trip check of the mapping
         aligned, covered = _align_group(cutout, [band], wcs_in, wcs_out, shape_out,
-                                        band_method, True, False)
+                                        band_method, True, False,
+                                        roundtrip=shifts[-1] > 100)
         if covered == 0:
             _raise_no_overlap(wcs_in, image.shape, wcs_out, shape_out, band)
         if covered < min_coverage:
