@@ -50,8 +50,9 @@ print("r-band noise (median, nmgy):", np.median(frames["r"].uncertainty.array).r
 # Cut a cutout at a sky position
 # ------------------------------
 # `~survey2survey.io.extract_cutout` cuts every band around a
-# `~astropy.coordinates.SkyCoord`, each band on its own WCS, keeping units,
-# mask and uncertainty. Sizes are in pixels or angles.
+# `~astropy.coordinates.SkyCoord`, keeping units, mask and uncertainty; bands
+# on different grids are resampled onto the r band's cut (see below). Sizes
+# are in pixels or angles.
 centre = frames["r"].wcs.pixel_to_world(120, 80)
 cutout = extract_cutout(frames, centre, 25 * u.arcsec)
 print(centre.to_string("hmsdms"), cutout)

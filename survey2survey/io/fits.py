@@ -135,8 +135,9 @@ def read_cutout(source, bands=None, *, unit=None, format=None, sdss_uncertainty=
     -----
     float16 data are read as float32; boolean, complex and object arrays are
     refused. Bands of one cutout may have their own WCS (SDSS frames of one
-    field differ by a few pixels between bands), but their footprints must
-    overlap on the sky.
+    field differ by up to 12 pixels between bands), but their footprints must
+    overlap on the sky; `~survey2survey.alignment.register_bands` puts them
+    on one grid (the estimator and the command line do it themselves).
 
     Examples
     --------
