@@ -173,8 +173,12 @@ def same_mapping(wcs, header, *, shape=None, tolerance=1e-6):
             scale = np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix)))
     except Exception:  # wcslib raises many types for headers it cannot use
         return False
-    separation = _separation(ra1, dec1, ra2, dec2)
-    return bool(np.all(np.isfinite(separation)) and np.all(separation <= tolerance * scale))
+    # pixels off the projection (the corners of a wide SIN or ZPN image) are off it in both
+    on_sky = np.isfinite(ra1) & np.isfinite(dec1)
+    if not np.array_equal(on_sky, np.isfinite(ra2) & np.isfinite(dec2)):
+        return False
+    separation = _separation(ra1[on_sky], dec1[on_sky], ra2[on_sky], dec2[on_sky])
+    return bool(np.all(separation <= tolerance * scale))
 
 
 def _check_points(wcs):

@@ -289,3 +289,19 @@ def test_hsc_mask_planes_and_variance(tmp_path):
     assert not band.mask[2:5, 2:5].any()
     assert band.mask[7, 7] and band.mask[8, 8] and band.mask[0, 0] and band.mask.sum() == 3
     assert_allclose(band.uncertainty.array[1:], 0.2, rtol=1e-6)
+
+
+def test_wide_image_with_corners_off_the_projection_is_written(tmp_path):
+    """A SIN image whose corners lie beyond the projection's horizon still writes."""
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---SIN", "DEC--SIN"]
+    wcs.wcs.crval = [10.0, 20.0]
+    wcs.wcs.crpix = [20.5, 20.5]
+    wcs.wcs.cdelt = [-4.0, 4.0]  # 160 degrees across: the corners are off the sky
+    cutout = read_cutout((np.ones((40, 40)), wcs), bands="r", unit="ct")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        corner = cutout["r"].wcs.pixel_to_world_values(0, 0)
+    assert not np.isfinite(corner).all()
+    back = read_cutout(write_cutout(cutout, tmp_path / "wide.fits"))
+    assert_allclose(back["r"].wcs.wcs.crval, [10.0, 20.0])
