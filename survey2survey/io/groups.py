@@ -33,7 +33,7 @@ class BandGroup(dict):
     The per-band files of one field: a dict ``{band: path}`` with the name of its output.
 
     `~survey2survey.io.read_cutout` reads it as one multi-band cutout;
-    `~survey2survey.transform_many` names its output ``<stem>.fits``.
+    `~survey2survey.estimator.transform_many` names its output ``<stem>.fits``.
 
     Parameters
     ----------
