@@ -27,11 +27,13 @@ _DESCRIPTION = wrap("""
     (frame-{band}-{run}-{camcol}-{field}.fits.bz2) are grouped by run, camcol
     and field, and the output is named frame-gri-{run}-{camcol}-{field}.fits;
     other per-band files are grouped with --group and a file-name pattern
-    holding {band} ('*_{band}.fits'). Bands on different pixel grids (SDSS
-    frames are offset by up to ~11 pixels) are registered onto the r band's
-    grid (else the middle band's), flux-conserving, before translation. A
-    whole frame is translated in overlapping tiles (the model's tile_size;
-    --tile-size to choose), on the frame's grid.
+    holding {band} ('*_{band}.fits'), or with --group sky by their sky
+    position (single-band files of different bands centred on the same sky).
+    Bands on different pixel grids (SDSS frames are offset by up to ~12
+    pixels) are registered onto the r band's grid (else the middle band's),
+    flux-conserving, before translation. A whole frame is translated in
+    overlapping tiles (the model's tile_size; --tile-size to choose), on the
+    frame's grid.
 
     Restartable: every output is written to a temporary name and published in
     one step, so a killed run leaves no partial file. Run the same command
@@ -96,8 +98,9 @@ def add_parser(subparsers):
                              "resampled grid")
     parser.add_argument("--group", metavar="PATTERN",
                         help="group per-band files into one multi-band input by a file-name "
-                             "pattern with one {band} placeholder, e.g. '*_{band}.fits' "
-                             "(SDSS frame files are grouped without it)")
+                             "pattern with one {band} placeholder, e.g. '*_{band}.fits', or "
+                             "'sky': single-band files of different bands centred on the same "
+                             "sky (SDSS frame files are grouped without it)")
     parser.add_argument("--no-group", action="store_true",
                         help="translate every file on its own (no grouping of SDSS frames)")
     parser.add_argument("--tile-size", type=int, metavar="N",

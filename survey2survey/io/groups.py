@@ -82,6 +82,62 @@ def _pattern_regex(pattern):
     return re.compile(f"^{convert(before)}(?P<band>[A-Za-z0-9]{{1,8}}?){convert(after)}$")
 
 
+def _sky_circle(path):
+    """(band, centre SkyCoord, radius in deg) of a single-band file, or None."""
+    from astropy.coordinates import SkyCoord
+
+    from ..exceptions import Survey2SurveyError
+    from .fits import read_cutout
+
+    try:
+        cutout = read_cutout(path)
+    except (Survey2SurveyError, OSError):
+        return None  # reported when the file is read for translation
+    if len(cutout) != 1:
+        return None
+    band = cutout.bands[0]
+    image = cutout[band]
+    ny, nx = image.shape
+    centre = image.wcs.pixel_to_world((nx - 1) / 2, (ny - 1) / 2)
+    corner = image.wcs.pixel_to_world(-0.5, -0.5)
+    if not isinstance(centre, SkyCoord) or not isinstance(corner, SkyCoord):
+        return None
+    return band, centre, float(centre.separation(corner).deg)
+
+
+def _group_by_sky(paths, order):
+    """Single-band files of different bands whose image centres agree to 10% of their size."""
+    circles = {k: _sky_circle(path) for k, path in enumerate(paths)}
+    groups = []  # lists of indices
+    for k in range(len(paths)):
+        if circles[k] is None:
+            groups.append([k])
+            continue
+        band, centre, radius = circles[k]
+        for group in groups:
+            first = circles[group[0]]
+            if first is None or band in {circles[j][0] for j in group}:
+                continue
+            if centre.separation(first[1]).deg <= 0.1 * min(radius, first[2]):
+                group.append(k)
+                break
+        else:
+            groups.append([k])
+    out = []
+    for group in groups:
+        if len(group) == 1:
+            out.append(paths[group[0]])
+            continue
+        files = {circles[j][0]: paths[j] for j in group}
+        bands = _band_order(files, order)
+        stems = [fits_stem(os.fspath(files[b])) for b in bands]
+        prefix = os.path.commonprefix(stems).rstrip("_-. ")
+        first = fits_stem(os.fspath(paths[group[0]]))  # the group's first file, in order
+        stem = f"{prefix or first}_{''.join(bands)}"
+        out.append(BandGroup({b: files[b] for b in bands}, stem))
+    return out
+
+
 def group_band_files(paths, *, pattern=None, order="ugrizyJHK"):
     """
     Gather per-band files of one field into `BandGroup` objects; other files stay as they are.
@@ -94,8 +150,11 @@ def group_band_files(paths, *, pattern=None, order="ugrizyJHK"):
         A file-name pattern with one ``{band}`` placeholder (and optional ``*``/``?``
         wildcards), e.g. ``'{band}-cutout.fits'`` or ``'*_{band}.fits.gz'``:
         files whose names match it and differ only in the band are one
-        group. Without it only SDSS frame files (``frame-{band}-{run}-{camcol}-
-        {field}``) are grouped, by run, camcol and field.
+        group. ``'sky'``: single-band files of different bands whose image
+        centres agree to a tenth of their half-diagonal are one group (each
+        file is read to find its band and footprint). Without it only SDSS
+        frame files (``frame-{band}-{run}-{camcol}-{field}``) are grouped, by
+        run, camcol and field.
     order : str, optional
         Band order inside a group (other bands follow, alphabetically).
 
@@ -123,6 +182,20 @@ def group_band_files(paths, *, pattern=None, order="ugrizyJHK"):
     >>> group_band_files(['m51_r.fits', 'm51_g.fits'], pattern='*_{band}.fits')
     [BandGroup('m51_gr', {'g': 'm51_g.fits', 'r': 'm51_r.fits'})]
     """
+    if pattern == "sky":
+        items = group_band_files(paths, order=order)  # SDSS frames by name first
+        singles = [item for item in items if not isinstance(item, BandGroup)]
+        group_of = {}  # each single file -> the item (file or BandGroup) holding it
+        for item in _group_by_sky(singles, order):
+            for member in (item.values() if isinstance(item, BandGroup) else [item]):
+                group_of[id(member)] = item
+        result, seen = [], set()
+        for item in items:  # in the order of the first file of each
+            item = item if isinstance(item, BandGroup) else group_of.get(id(item), item)
+            if id(item) not in seen:
+                seen.add(id(item))
+                result.append(item)
+        return result
     regex = None if pattern is None else _pattern_regex(pattern)
     keyed, items = {}, []
     for path in paths:

@@ -104,3 +104,24 @@ def test_info_stops_quietly_on_a_closed_pipe(frames_dir):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr
+
+
+def test_group_by_sky_footprint(tmp_path):
+    """--group sky: single-band files of one field, whatever their names, are one input."""
+    frames = read_cutout(sample_sdss_frames())
+    names = {"g": "blue.fits", "r": "red.fits", "i": "infrared.fits"}
+    for band, name in names.items():
+        write_cutout(frames.select([band]), tmp_path / name)
+    elsewhere = frames.select(["r"]).copy()
+    wcs = elsewhere["r"].wcs
+    wcs.wcs.crval = wcs.wcs.crval + [1.0, 0.0]  # another field, one degree away
+    write_cutout(elsewhere, tmp_path / "other.fits")
+    paths = [tmp_path / n for n in ("red.fits", "other.fits", "blue.fits", "infrared.fits")]
+    items = group_band_files(paths, pattern="sky")
+    assert items[0] == BandGroup({"g": paths[2], "r": paths[0], "i": paths[3]}, "red_gri")
+    assert items[0].stem == "red_gri"  # named after the group's first file
+    assert items[1:] == [paths[1]]
+    out = tmp_path / "out"
+    assert main(["transform", MODEL, str(paths[0]), str(paths[2]), str(paths[3]), "-o",
+                 str(out), "--group", "sky", "-q"]) == EXIT_OK
+    assert read_cutout(out / "red_gri.fits").bands == ("g", "r", "i")
