@@ -12,17 +12,19 @@ every band whose WCS differs onto the grid of one *reference band*, with
 every band.
 """
 
-import numpy as np
-
-from ..exceptions import BandMismatchError
 from ..io import Cutout, read_cutout
-from ..utils._wcs import celestial_wcs, pixel_scale_arcsec, same_wcs
-from .align import _align_group, _check_method, _raise_no_overlap
+from ..utils._resample import (
+    REGISTER_TOLERANCE,
+    images_registered,
+    reference_band_name,
+    register_images,
+)
+from .align import _check_method
 
 __all__ = ["register_bands", "reference_band", "is_registered", "REGISTER_TOLERANCE"]
 
-#: Bands whose grids agree to this many pixels (at the corners and centre) are registered.
-REGISTER_TOLERANCE = 1e-3
+# REGISTER_TOLERANCE (imported): bands whose grids agree to this many pixels (at the corners
+# and centre) are registered.
 
 
 def reference_band(bands):
@@ -39,19 +41,12 @@ def reference_band(bands):
     >>> reference_band('gri'), reference_band('griz'), reference_band('JHK')
     ('r', 'r', 'H')
     """
-    bands = list(bands)
-    if not bands:
-        msg = "reference_band needs at least one band"
-        raise BandMismatchError(msg)
-    return "r" if "r" in bands else bands[len(bands) // 2]
+    return reference_band_name(bands)
 
 
 def is_registered(cutout, *, tolerance=REGISTER_TOLERANCE):
     """Whether every band of ``cutout`` has the first band's shape and (to ``tolerance`` px) WCS."""
-    first = cutout[cutout.bands[0]]
-    return all(cutout[b].shape == first.shape
-               and same_wcs(first.wcs, cutout[b].wcs, shape=first.shape, tolerance=tolerance)
-               for b in cutout.bands[1:])
+    return images_registered(cutout, tolerance=tolerance)
 
 
 def register_bands(cutout, *, reference=None, method="auto", min_coverage=0.5,
@@ -120,59 +115,15 @@ def register_bands(cutout, *, reference=None, method="auto", min_coverage=0.5,
     >>> registered.meta['REGREF'], round(registered.meta['REGMAXSH'], 3)
     ('r', 2.693)
     """
-    auto = method == "auto"
-    method = "interp" if auto else _check_method(method)
+    if method != "auto":
+        method = _check_method(method)
     cutout = read_cutout(cutout, what="cutout")
     reference = reference_band(cutout.bands) if reference is None else str(reference)
-    if reference not in cutout.bands:
-        msg = f"reference={reference!r} is not a band of the cutout (bands {list(cutout.bands)})"
-        raise BandMismatchError(msg)
-    ref = cutout[reference]
-    wcs_out = celestial_wcs(ref.wcs, what=f"band {reference!r}").deepcopy()
-    shape_out = ref.shape
-    wcs_out.pixel_shape = shape_out[::-1]
-    moved = [b for b in cutout.bands if b != reference and not (
-        cutout[b].shape == shape_out
-        and same_wcs(wcs_out, cutout[b].wcs, shape=shape_out, tolerance=tolerance))]
-    if not moved:
+    images, shift = register_images(cutout, reference, method=method,
+                                    min_coverage=min_coverage, tolerance=tolerance)
+    if shift is None:
         return cutout
-    bands, shifts = dict(cutout.items()), []
-    for band in moved:
-        image = cutout[band]
-        wcs_in = celestial_wcs(image.wcs, what=f"band {band!r}")
-        shifts.append(_largest_shift(wcs_in, image.shape, wcs_out))
-        band_method = method
-        if auto and abs(pixel_scale_arcsec(wcs_in) / pixel_scale_arcsec(wcs_out) - 1) > 0.01:
-            band_method = "adaptive"
-        # the grids of one field's bands are close: no round-trip check of the mapping
-        aligned, covered = _align_group(cutout, [band], wcs_in, wcs_out, shape_out,
-                                        band_method, True, False,
-                                        roundtrip=shifts[-1] > 100)
-        if covered == 0:
-            _raise_no_overlap(wcs_in, image.shape, wcs_out, shape_out, band)
-        if covered < min_coverage:
-            from ..exceptions import InsufficientCoverageError
-
-            msg = (f"band {band!r} covers only a fraction {covered:.3f} of the grid of the "
-                   f"reference band {reference!r}, below min_coverage={min_coverage:g}: the "
-                   f"bands do not show the same field")
-            raise InsufficientCoverageError(msg)
-        new = aligned[band]
-        new.meta.add_history(
-            f"survey2survey register_bands: reproject_{band_method} (flux-conserving) onto the "
-            f"grid of band {reference!r}, shift up to {shifts[-1]:.3f} pix")
-        bands[band] = new
     meta = cutout.meta.copy()
     meta["REGREF"] = (reference, "bands resampled onto this band's pixel grid")
-    meta["REGMAXSH"] = (round(float(max(shifts)), 4), "[pix] largest band shift registered")
-    return Cutout({b: bands[b] for b in cutout.bands}, meta=meta)
-
-
-def _largest_shift(wcs_in, shape_in, wcs_out):
-    """Largest distance (pixels of ``wcs_out``) between a pixel of ``wcs_in`` and the same index."""
-    ny, nx = shape_in
-    x = np.array([0, nx - 1, 0, nx - 1, (nx - 1) / 2])
-    y = np.array([0, 0, ny - 1, ny - 1, (ny - 1) / 2])
-    xo, yo = wcs_out.world_to_pixel_values(*wcs_in.pixel_to_world_values(x, y))
-    scale = pixel_scale_arcsec(wcs_in) / pixel_scale_arcsec(wcs_out)
-    return float(np.max(np.hypot(xo - x * scale, yo - y * scale)))
+    meta["REGMAXSH"] = (round(shift, 4), "[pix] largest band shift registered")
+    return Cutout({b: images[b] for b in cutout.bands}, meta=meta)

@@ -142,13 +142,9 @@ def _band_lines(band, image):
 
 def file_report(path):
     """The lines ``survey2survey info FILE`` prints for one file (raises if unreadable)."""
-    from ..io import read_cutout
-    from ..io._layouts import detect_format
-    from ..io._open import open_fits
+    from ..io import file_layout, read_cutout
 
-    what = repr(str(path))
-    with open_fits(path, what) as hdul:
-        layout = detect_format(hdul)
+    layout = file_layout(path)
     cutout = read_cutout(path)
     survey = str(cutout.meta.get("SURVEY", "")).strip() or "not stated"
     lines = [f"{path}", f"  layout: {layout}; survey: {survey}; bands: "

@@ -5,7 +5,6 @@ import logging
 from pathlib import Path
 
 from ..exceptions import InvalidOptionError, MissingDependencyError
-from ..io._bands import MULTI_BAND_HINT
 from ._common import Formatter, add_output_options, expand_inputs, require_inputs, wrap
 
 __all__ = ["add_parser", "run", "input_groups"]
@@ -169,10 +168,14 @@ _GROUP_HINT = ("; give the files of one field's bands together: SDSS frame files
                "per-band files with --group and a pattern such as '*_{band}.fits'")
 
 
+#: How the reader's hint for Python callers begins (survey2survey.io's MULTI_BAND_HINT).
+_PYTHON_HINT = "; to pass one multi-band cutout made of single-band images"
+
+
 def _cli_reason(reason):
     """A failure reason with the command-line way to give several bands, where it applies."""
-    if MULTI_BAND_HINT in reason:
-        return reason.replace(MULTI_BAND_HINT, _GROUP_HINT)
+    if _PYTHON_HINT in reason:  # the reader's hint, for Python callers
+        return reason.split(_PYTHON_HINT)[0] + _GROUP_HINT
     if "has no band(s)" in reason or "holds bands" in reason:
         return reason + _GROUP_HINT
     return reason

@@ -8,7 +8,9 @@ from astropy.nddata.utils import NoOverlapError as AstropyNoOverlapError
 from astropy.nddata.utils import PartialOverlapError
 
 from ..exceptions import InvalidOptionError, NoOverlapError
+from ..utils._resample import images_registered, reference_band_name, register_images
 from ..utils._validation import check_choice
+from ..utils._wcs import pixel_scale_arcsec
 from .cutout import Cutout
 from .fits import read_cutout
 
@@ -104,10 +106,8 @@ def extract_cutout(source, position, size, *, bands=None, mode="partial", regist
     where = read_options.get("what", "the input")
     reference = None
     if register and len(cutout) > 1:
-        from ..alignment import is_registered, reference_band
-
         # bands already on one grid are cut alike: nothing to resample
-        reference = None if is_registered(cutout) else reference_band(cutout.bands)
+        reference = None if images_registered(cutout) else reference_band_name(cutout.bands)
     if reference is not None:
         out[reference] = _cut_band(cutout, reference, sky, size, mode, where)
     for band in cutout.bands:
@@ -120,12 +120,12 @@ def extract_cutout(source, position, size, *, bands=None, mode="partial", regist
     icrs = sky.icrs
     meta["CUTRA"] = (float(icrs.ra.deg), "[deg] RA of the cutout centre asked for")
     meta["CUTDEC"] = (float(icrs.dec.deg), "[deg] Dec of the cutout centre asked for")
-    result = Cutout({b: out[b] for b in cutout.bands}, meta=meta)
     if reference is not None:
-        from ..alignment import register_bands
-
-        result = register_bands(result, reference=reference, min_coverage=0.0)
-    return result
+        out, shift = register_images(out, reference, min_coverage=0.0)
+        if shift is not None:
+            meta["REGREF"] = (reference, "bands resampled onto this band's pixel grid")
+            meta["REGMAXSH"] = (round(shift, 4), "[pix] largest band shift registered")
+    return Cutout({b: out[b] for b in cutout.bands}, meta=meta)
 
 
 #: Pixels added on each side of a band's cut before it is resampled onto the reference's.
@@ -134,8 +134,6 @@ _MARGIN = 3
 
 def _margin_size(reference, image):
     """``(ny, nx)`` pixels of ``image`` covering the reference cut with a margin."""
-    from ..utils._wcs import pixel_scale_arcsec
-
     ratio = pixel_scale_arcsec(reference.wcs) / pixel_scale_arcsec(image.wcs)
     ny, nx = reference.shape
     return (int(np.ceil(ny * ratio)) + 2 * _MARGIN, int(np.ceil(nx * ratio)) + 2 * _MARGIN)

@@ -76,6 +76,12 @@ def test_transform_group_pattern_and_single_band_hint(tmp_path, capsys):
                  str(tmp_path / "single")]) == EXIT_FAILED
     errors = capsys.readouterr().err
     assert "has no band(s) ['r', 'i']" in errors and "--group" in errors
+    frame = sample_sdss_frames()[1]
+    assert main(["transform", MODEL, str(frame), "-o", str(tmp_path / "frame"),
+                 "--no-group"]) == EXIT_FAILED
+    errors = capsys.readouterr().err
+    assert "holds bands ['r']" in errors and "--group" in errors
+    assert "read_cutout([" not in errors  # the Python hint does not apply here
 
 
 def test_info_describes_files(frames_dir, capsys):
