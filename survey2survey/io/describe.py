@@ -22,8 +22,8 @@ def file_layout(path, *, what=None):
     -------
     layout : str
         ``'sdss-frame'``, ``'des'``, ``'legacysurvey'``, ``'survey2survey'`` or
-        ``'image'`` (one of `~survey2survey.io.FORMATS`; hips2fits images carry nothing
-        to recognise them by).
+        ``'image'`` (one of ``survey2survey.io.FORMATS``; hips2fits images carry
+        nothing to recognise them by).
 
     Raises
     ------
