@@ -24,6 +24,7 @@ __all__ = [
     "UnitError",
     "PixelScaleError",
     "CorruptFileError",
+    "FetchError",
     "OutputExistsError",
     "OutputWriteError",
     "UnknownSurveyError",
@@ -85,6 +86,10 @@ class PixelScaleError(InputError):
 
 class CorruptFileError(InputError, OSError):
     """A file could not be read as the format it claims to be."""
+
+
+class FetchError(Survey2SurveyError, ConnectionError):
+    """A survey archive or cutout service could not be reached or did not answer."""
 
 
 class OutputExistsError(Survey2SurveyError, FileExistsError):

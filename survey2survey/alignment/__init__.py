@@ -6,3 +6,4 @@ do not overlap enough.
 """
 
 from .align import *
+from .register import *

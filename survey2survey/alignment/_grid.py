@@ -15,13 +15,14 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.nddata import NDData
-from astropy.wcs import WCS, FITSFixedWarning
+from astropy.wcs import WCS
 from astropy.wcs.utils import wcs_to_celestial_frame
 
 from ..exceptions import BandMismatchError, InputError, InvalidDataError, UnitError
 from ..io import Cutout, read_cutout
 from ..surveys import Survey, get_survey
-from ..utils._wcs import celestial_wcs, pixel_scale_arcsec, wcs_to_header
+from ..utils._resample import flip_x, has_distortion, parity  # noqa: F401 (moved there)
+from ..utils._wcs import celestial_wcs, pixel_scale_arcsec
 
 __all__ = []
 
@@ -213,28 +214,3 @@ def scaled_grid(wcs, shape, pixel_scale):
     new.wcs.set()
     new.pixel_shape = new_shape[::-1]
     return new, new_shape
-
-
-def has_distortion(wcs):
-    """Whether ``wcs`` carries distortion terms (SIP or lookup tables)."""
-    return any(getattr(wcs, name, None) is not None
-               for name in ("sip", "cpdis1", "cpdis2", "det2im1", "det2im2"))
-
-
-def parity(wcs):
-    """+1 or -1: the handedness of the pixel-to-sky mapping (sky seen from inside, RA first)."""
-    sign = np.sign(np.linalg.det(wcs.pixel_scale_matrix))
-    return int(sign if wcs.wcs.lng in (0, -1) else -sign)
-
-
-def flip_x(wcs, nx):
-    """The WCS of an image of width ``nx`` after reversing its x axis (``data[..., ::-1]``)."""
-    header = wcs_to_header(wcs)
-    header["CD1_1"] = -header["CD1_1"]
-    header["CD2_1"] = -header["CD2_1"]
-    header["CRPIX1"] = nx + 1 - header["CRPIX1"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        flipped = WCS(header)
-    flipped.pixel_shape = wcs.pixel_shape
-    return flipped

@@ -10,33 +10,23 @@ area; `footprint_overlap` tells, without resampling, how much of a grid
 another cutout covers.
 """
 
-import copy
-import warnings
 
 import astropy.units as u
-import numpy as np
-from astropy.io import fits
-from astropy.nddata import CCDData, StdDevUncertainty, VarianceUncertainty
-from astropy.utils.exceptions import AstropyUserWarning
-from reproject import reproject_adaptive, reproject_exact, reproject_interp
 
-from ..exceptions import AlignmentError, InsufficientCoverageError, NoOverlapError, UnitError
+from ..exceptions import InsufficientCoverageError, NoOverlapError
 from ..io import Cutout, read_cutout
+from ..utils._resample import band_meta as _band_meta  # noqa: F401 (used by regrid)
+from ..utils._resample import resample_bands as _align_group
 from ..utils._validation import check_bool, check_choice, check_number
 from ..utils._wcs import (
     celestial_wcs,
-    pixel_area_arcsec2,
     pixel_scale_arcsec,
     same_wcs,
-    strip_wcs_keywords,
 )
 from ._grid import (
     as_pixel_scale,
     covered_fraction,
-    flip_x,
     grid_centre,
-    has_distortion,
-    parity,
     scaled_grid,
     target_grid,
 )
@@ -44,10 +34,6 @@ from ._grid import (
 __all__ = ["align", "regrid", "footprint_overlap"]
 
 _METHODS = ("adaptive", "exact", "interp")
-#: output pixels whose footprint (covered fraction) is below this are masked
-_FOOTPRINT_THRESHOLD = 0.5
-#: output pixels fed by more than this fraction of masked input are masked
-_MASK_THRESHOLD = 0.1
 
 
 def _check_method(method):
@@ -70,39 +56,6 @@ def _raise_no_overlap(wcs_in, shape_in, wcs_out, shape_out, band):
     raise NoOverlapError(msg)
 
 
-def _variance(image, band):
-    """The variance of a band in its data unit squared, or None when it cannot be had."""
-    uncertainty = image.uncertainty
-    try:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            variance = uncertainty.represent_as(VarianceUncertainty)
-    except (AttributeError, TypeError, ValueError, NotImplementedError):
-        warnings.warn(f"band {band!r}: uncertainty of type {type(uncertainty).__name__} cannot "
-                      f"be converted to a variance and is not propagated", AstropyUserWarning)
-        return None
-    array = np.asarray(variance.array, dtype=float)
-    if variance.unit is not None and image.unit is not None:
-        try:
-            array = (array * variance.unit).to_value(image.unit ** 2)
-        except u.UnitConversionError:
-            msg = (f"band {band!r}: uncertainty unit {variance.unit} is not the square of the "
-                   f"data unit {image.unit}")
-            raise UnitError(msg) from None
-    return array
-
-
-def _band_meta(meta):
-    """A copy of a band's header (a FITS header when possible) without its stale WCS cards."""
-    if not isinstance(meta, fits.Header):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                meta = fits.Header(meta or {})
-        except Exception:  # values or keys FITS cannot hold: keep a plain copy
-            meta = copy.deepcopy(meta)
-    return strip_wcs_keywords(meta)
-
-
 def _group_bands(cutout):
     """Bands sharing one WCS and shape, as ``[(wcs, shape, [band, ...]), ...]``."""
     groups = []
@@ -115,89 +68,6 @@ def _group_bands(cutout):
         else:
             groups.append((wcs, shape, [band]))
     return groups
-
-
-def _reproject(method, stack, wcs_in, wcs_out, shape_out, conserve_flux, parallel):
-    """Resample a ``(n, ny, nx)`` stack sharing ``wcs_in``; return (array, footprint)."""
-    kwargs = dict(shape_out=(len(stack), *shape_out), parallel=parallel)
-    try:
-        if method == "adaptive":
-            return reproject_adaptive((stack, wcs_in), wcs_out, conserve_flux=conserve_flux,
-                                      boundary_mode="ignore_threshold",
-                                      boundary_ignore_threshold=_FOOTPRINT_THRESHOLD, **kwargs)
-        if method == "exact":
-            return reproject_exact((stack, wcs_in), wcs_out, **kwargs)
-        return reproject_interp((stack, wcs_in), wcs_out, order="bilinear", **kwargs)
-    except (ValueError, TypeError, NotImplementedError) as exc:
-        msg = f"reproject_{method} could not resample the cutout onto the target grid: {exc}"
-        raise AlignmentError(msg) from exc
-
-
-def _align_group(cutout, bands, wcs_in, wcs_out, shape_out, method, conserve_flux, parallel):
-    """Resample the bands of one WCS group; return ({band: CCDData}, covered fraction)."""
-    planes, variances, masks = [], {}, {}
-    for band in bands:
-        image = cutout[band]
-        data = np.asarray(image.data, dtype=float)
-        bad = ~np.isfinite(data)
-        if image.mask is not None:
-            bad |= np.asarray(image.mask, dtype=bool)
-        variance = _variance(image, band) if image.uncertainty is not None else None
-        if variance is not None:
-            bad |= ~np.isfinite(variance)
-            variances[band] = np.where(bad, 0.0, variance)
-        if bad.any():
-            masks[band] = bad
-        # fill bad pixels with 0 so they do not spread NaNs; they are masked where they land
-        planes.append(np.where(bad, 0.0, data))
-    var_index = {b: len(planes) + k for k, b in enumerate(variances)}
-    planes.extend(variances.values())
-    mask_index = {}
-    for band, bad in masks.items():  # bands sharing one mask (often all) resample it once
-        same = next((b for b in mask_index if np.array_equal(masks[b], bad)), None)
-        if same is None:
-            planes.append(bad.astype(float))
-        mask_index[band] = mask_index[same] if same is not None else len(planes) - 1
-
-    stack = np.stack(planes)
-    if method == "adaptive" and parity(wcs_in) != parity(wcs_out) and not has_distortion(wcs_in):
-        # reproject_adaptive loses up to a few per cent of the flux of compact sources when
-        # the two grids have opposite handedness (a flip); flipping the input first avoids it
-        stack, wcs_in = stack[..., ::-1], flip_x(wcs_in, stack.shape[-1])
-    result, footprint = _reproject(method, stack, wcs_in, wcs_out, shape_out, conserve_flux,
-                                   parallel)
-    nb = len(bands)
-    covered = (np.nan_to_num(footprint[0]) >= _FOOTPRINT_THRESHOLD)
-    covered &= np.isfinite(result[:nb]).all(axis=0)
-
-    # reproject_adaptive(conserve_flux=True) multiplies every plane by the pixel-area ratio;
-    # the other methods return surface brightness. Put every plane on a common footing.
-    area_ratio = pixel_area_arcsec2(wcs_out) / pixel_area_arcsec2(wcs_in)
-    applied = area_ratio if (method == "adaptive" and conserve_flux) else 1.0
-    wanted = area_ratio if conserve_flux else 1.0
-
-    out = {}
-    with np.errstate(invalid="ignore"):
-        for k, band in enumerate(bands):
-            image = cutout[band]
-            data = result[k] * (wanted / applied)
-            if band in mask_index:
-                fraction = np.clip(np.nan_to_num(result[mask_index[band]]) / applied, 0, 1)
-            else:
-                fraction = np.zeros(shape_out)
-            good = covered & np.isfinite(data) & (fraction <= _MASK_THRESHOLD)
-            # renormalise pixels fed partly by masked (zero-filled) input
-            norm = np.where(good, 1.0 - fraction, 1.0)
-            dtype = np.float32 if image.data.dtype == np.float32 else float
-            data = np.where(good, data / norm, 0.0).astype(dtype)
-            uncertainty = None
-            if band in var_index:
-                variance = result[var_index[band]] * (wanted ** 2 / area_ratio / applied)
-                variance = np.where(good, np.clip(np.nan_to_num(variance), 0, None) / norm, 0.0)
-                uncertainty = StdDevUncertainty(np.sqrt(variance).astype(dtype))
-            out[band] = CCDData(data, unit=image.unit, wcs=wcs_out.deepcopy(), mask=~good,
-                                uncertainty=uncertainty, meta=_band_meta(image.meta))
-    return out, float(covered.mean())
 
 
 def _align(cutout, wcs_out, shape_out, *, method, conserve_flux, min_coverage, parallel):

@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 from ..exceptions import InputError, InvalidOptionError, OutputExistsError
+from ..io.groups import FITS_SUFFIXES
 
 __all__ = ["Formatter", "add_output_options", "plain", "docstring_parameters",
            "docstring_types", "states_default", "add_signature_options", "signature_values",
@@ -26,7 +27,8 @@ __all__ = ["Formatter", "add_output_options", "plain", "docstring_parameters",
 
 log = logging.getLogger("survey2survey.cli")
 
-FITS_PATTERNS = ("*.fits", "*.fit", "*.fts", "*.fits.gz", "*.fits.fz", "*.fit.gz", "*.fz")
+#: file-name patterns of the FITS files of a folder (matched case-insensitively)
+FITS_PATTERNS = tuple(f"*{suffix}" for suffix in FITS_SUFFIXES)
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -301,7 +303,7 @@ def configure_logging(quiet=False, verbose=False, *, stream=None):
 
 def is_fits_name(name):
     """Whether a file name has a FITS suffix (`FITS_PATTERNS`), in any case (``X.FITS``)."""
-    return name.lower().endswith(tuple(pattern[1:] for pattern in FITS_PATTERNS))
+    return name.lower().endswith(tuple(pattern[1:] for pattern in FITS_PATTERNS) + FITS_SUFFIXES)
 
 
 def fits_stem(name):

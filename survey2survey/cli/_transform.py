@@ -15,7 +15,7 @@ from ._common import (
     wrap,
 )
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "input_groups"]
 
 log = logging.getLogger("survey2survey.cli")
 
@@ -25,9 +25,22 @@ _DESCRIPTION = wrap("""
     input: in the target survey's flux unit (MAGZERO card), on the input's
     pixel grid and WCS, masked where the input was, with provenance cards.
 
-    Each INPUT is a FITS file, a folder (its FITS files) or a quoted glob
-    ('sdss/**/*.fits'). Files are read, translated and written in batches;
-    reading and writing overlap with the network.
+    Each INPUT is a FITS file (.fits, .fit, .fts, also gzip/bzip2-compressed
+    or fpacked: .fits.gz, .fits.bz2, .fits.fz; any case), a folder (its FITS
+    files) or a quoted glob ('sdss/**/*.fits'). Files are read, translated and
+    written in batches; reading and writing overlap with the network.
+
+    Per-band files of one field are one input: SDSS frame files
+    (frame-{band}-{run}-{camcol}-{field}.fits.bz2) are grouped by run, camcol
+    and field, and the output is named frame-gri-{run}-{camcol}-{field}.fits;
+    other per-band files are grouped with --group and a file-name pattern
+    holding {band} ('*_{band}.fits'), or with --group sky by their sky
+    position (single-band files of different bands centred on the same sky).
+    Bands on different pixel grids (SDSS frames are offset by up to ~12
+    pixels) are registered onto the r band's grid (else the middle band's),
+    flux-conserving, before translation. A whole frame is translated in
+    overlapping tiles (the model's tile_size; --tile-size to choose), on the
+    frame's grid.
 
     Restartable: every output is written to a temporary name and published in
     one step, so a killed run leaves no partial file. Run the same command
@@ -52,6 +65,8 @@ _EPILOG = wrap("""
 
     examples:
       survey2survey transform sdss2des.s2s sdss/ -o des_like/
+      survey2survey transform sdss-des-aecnn 'frame-*-002583-2-0136.fits.bz2' -o out/
+      survey2survey transform sdss-des-aecnn 'cutouts/*.fits' --group '*_{band}.fits' -o out/
       survey2survey transform sdss2des.s2s 'tiles/*/*.fits' -o out/ --skip-existing
       survey2survey transform sdss2des.s2s sdss/ -o out/ --scheduler tcp://10.0.0.5:8786
     """)
@@ -88,6 +103,16 @@ def add_parser(subparsers):
                         help="resample inputs whose pixel scale is not the source survey's "
                              "(flux-conserving) instead of refusing them; the output is on the "
                              "resampled grid")
+    parser.add_argument("--group", metavar="PATTERN",
+                        help="group per-band files into one multi-band input by a file-name "
+                             "pattern with one {band} placeholder, e.g. '*_{band}.fits', or "
+                             "'sky': single-band files of different bands centred on the same "
+                             "sky (SDSS frame files are grouped without it)")
+    parser.add_argument("--no-group", action="store_true",
+                        help="translate every file on its own (no grouping of SDSS frames)")
+    parser.add_argument("--tile-size", type=int, metavar="N",
+                        help="translate large images in overlapping tiles of N x N pixels "
+                             "(default: the model's setting)")
     parser.add_argument("--device", metavar="DEVICE",
                         help="torch device (cpu, cuda, cuda:1, ...; default: the package "
                              "setting, 'auto' = cuda, then mps, then cpu)")
@@ -145,6 +170,48 @@ def _model_file(model):
     return model
 
 
+#: What to do about a single-band file given to a multi-band model, on the command line.
+_GROUP_HINT = ("; give the files of one field's bands together: SDSS frame files "
+               "(frame-{band}-{run}-{camcol}-{field}.fits.bz2) are grouped by name, other "
+               "per-band files with --group and a pattern such as '*_{band}.fits'")
+
+
+#: How the reader's hint for Python callers begins (survey2survey.io's MULTI_BAND_HINT).
+_PYTHON_HINT = "; to pass one multi-band cutout made of single-band images"
+
+
+def _cli_reason(reason):
+    """A failure reason with the command-line way to give several bands, where it applies."""
+    if _PYTHON_HINT in reason:  # the reader's hint, for Python callers
+        return reason.split(_PYTHON_HINT)[0] + _GROUP_HINT
+    if "has no band(s)" in reason or "holds bands" in reason:
+        return reason + _GROUP_HINT
+    return reason
+
+
+def input_groups(files, *, pattern=None, grouping=True):
+    """
+    The inputs of a run: per-band files of one field as one `~survey2survey.io.BandGroup`.
+
+    Logs each group formed; a --group pattern that groups nothing is reported.
+    """
+    from ..io import BandGroup, group_band_files
+
+    if not grouping:
+        if pattern is not None:
+            msg = "--group and --no-group exclude each other"
+            raise InvalidOptionError(msg)
+        return list(files)
+    items = group_band_files(files, pattern=pattern)
+    groups = [item for item in items if isinstance(item, BandGroup)]
+    for group in groups:
+        log.info("%s: bands %s from %d files", group.stem, "".join(group), len(group))
+    if pattern is not None and not groups:
+        log.warning("--group %r grouped no files (no two files differ only in {band})",
+                    pattern)
+    return items
+
+
 def run(args):
     """Translate; returns 0, or 1 when some inputs failed."""
     from ..estimator import Survey2Survey, transform_many
@@ -153,6 +220,7 @@ def run(args):
     for pattern in unmatched:
         log.warning("%r matches no file", pattern)
     require_inputs(files, unmatched)
+    items = input_groups(files, pattern=args.group, grouping=not args.no_group)
     output_dir = Path(args.output_dir)
     model_file = _model_file(args.model)
     scheduler, close = _cluster(args)
@@ -161,20 +229,26 @@ def run(args):
         # locally the model is loaded here, once; on a cluster each worker loads the file
         model = model_file if scheduler is not None else Survey2Survey.load(
             model_file, device=args.device)
+        if args.tile_size is not None:
+            if scheduler is not None:
+                msg = "--tile-size is not passed to dask workers; save a model with tile_size="
+                raise InvalidOptionError(msg)
+            model.set_params(tile_size=args.tile_size)
         extra = {"uncertainty": True, "n_samples": args.n_samples} if args.uncertainty else {}
         if args.resample:
             extra["resample"] = True
-        paths = transform_many(model, files, output_dir=output_dir,
+        paths = transform_many(model, items, output_dir=output_dir,
                                batch_size=args.batch_size, overwrite=args.overwrite,
                                skip_existing=args.skip_existing, scheduler=scheduler,
                                prefetch=args.prefetch, device=args.device,
                                on_error=lambda index, reason: failures.append(
-                                   (str(files[index]), hint_options(reason, args))),
+                                   (str(getattr(items[index], "stem", items[index])),
+                                    hint_options(_cli_reason(reason), args))),
                                **extra)
     finally:
         close()
     failed = len(failures) + len(unmatched)
-    log.info("%d of %d input(s) translated into %s", len(paths), len(files), output_dir)
+    log.info("%d of %d input(s) translated into %s", len(paths), len(items), output_dir)
     if failed:
         lines = group_failures(failures)  # 120 files with one problem: one line and a count
         lines += [f"  {pattern!r}: matches no file" for pattern in unmatched]

@@ -25,6 +25,7 @@ field search is cached by astroquery). The SDSS and hips2fits services need
 astroquery (``pip install "survey2survey[data]"``).
 """
 
+import contextlib
 import math
 import warnings
 from urllib.parse import urlencode
@@ -36,6 +37,7 @@ from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import (
+    FetchError,
     InvalidOptionError,
     MissingDependencyError,
     NoOverlapError,
@@ -289,13 +291,18 @@ def fetch_cutout(position, survey="sdss", *, size=64, bands="gri", service=None,
         If the survey has no image at the position.
     survey2survey.exceptions.InvalidOptionError
         For an unknown survey, service or size.
+    survey2survey.exceptions.FetchError
+        (a `ConnectionError`) If the service cannot be reached or fails
+        (offline, refused, timed out, HTTP error); the message names the
+        service and the position.
 
     Notes
     -----
     The Legacy Surveys and hips2fits services resample the survey images onto
-    the requested grid; SDSS frames are cut without resampling (each band on
-    its own grid, a few pixels apart: use `~survey2survey.alignment.align`
-    before stacking them for pixel-level work).
+    the requested grid; SDSS frames are cut from the frame files of the field
+    and registered onto the r band's grid (or the middle band's; see
+    `~survey2survey.alignment.register_bands`) by
+    `~survey2survey.io.extract_cutout`.
 
     Examples
     --------
@@ -320,6 +327,52 @@ def fetch_cutout(position, survey="sdss", *, size=64, bands="gri", service=None,
     timeout = check_number(timeout, "timeout", minimum=0, exclusive_minimum=True)
     pixel_scale = _arcsec_per_pixel(defaults["pixel_scale"] if pixel_scale is None
                                     else pixel_scale)
+    with _naming_the_service(service, position):
+        cutout, urls = _fetch(service, position, bands, size, defaults, layer=layer, hips=hips,
+                              unit=unit, pixel_scale=pixel_scale, data_release=data_release,
+                              sdss_uncertainty=sdss_uncertainty, cache=cache,
+                              timeout=timeout)
+    meta = cutout.meta.copy()
+    meta["SURVEY"] = (defaults["name"], "survey the cutout shows")
+    meta["FETCHSVC"] = (service, "survey2survey.datasets.fetch_cutout service")
+    for url in urls:
+        meta.add_history(f"fetched {url}")
+    return Cutout({b: cutout[b] for b in cutout.bands}, meta=meta)
+
+
+#: How each service is named in errors: who it is and where it lives.
+SERVICE_NAMES = {
+    "sdss": "the SDSS Science Archive Server (field search with astroquery.sdss, frame files "
+            "from data.sdss.org)",
+    "legacysurvey": f"the Legacy Surveys viewer cutout service ({LEGACY_SURVEY_CUTOUT_URL})",
+    "hips2fits": "the CDS hips2fits service (alasky.cds.unistra.fr, through "
+                 "astroquery.hips2fits)",
+}
+
+
+@contextlib.contextmanager
+def _naming_the_service(service, position):
+    """Network failures (offline, refused, timed out, HTTP errors) as FetchError naming it."""
+    try:
+        yield
+    except Survey2SurveyError:
+        raise
+    except Exception as exc:
+        network = isinstance(exc, OSError) or type(exc).__module__.startswith(
+            ("astroquery", "requests", "urllib3", "http"))
+        if not network:
+            raise
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        msg = (f"could not fetch the cutout at {position.to_string('decimal', precision=6)} "
+               f"from {SERVICE_NAMES[service]}: {detail}. Check the network connection (files "
+               f"fetched before are read from the astropy cache with cache=True) or retry "
+               f"later")
+        raise FetchError(msg) from exc
+
+
+def _fetch(service, position, bands, size, defaults, *, layer, hips, unit, pixel_scale,
+           data_release, sdss_uncertainty, cache, timeout):
+    """The cutout and the URLs of one service."""
     if service == "sdss":
         shape = _shape(size, defaults["pixel_scale"])
         cutout, urls = _fetch_sdss(position, bands, shape, data_release=data_release,
@@ -336,12 +389,7 @@ def fetch_cutout(position, survey="sdss", *, size=64, bands="gri", service=None,
         cutout, urls = _fetch_hips2fits(position, bands, shape, hips=hips or defaults["hips"],
                                         pixel_scale=pixel_scale, unit=unit, cache=cache,
                                         timeout=timeout)
-    meta = cutout.meta.copy()
-    meta["SURVEY"] = (defaults["name"], "survey the cutout shows")
-    meta["FETCHSVC"] = (service, "survey2survey.datasets.fetch_cutout service")
-    for url in urls:
-        meta.add_history(f"fetched {url}")
-    return Cutout({b: cutout[b] for b in cutout.bands}, meta=meta)
+    return cutout, urls
 
 
 def fetch_pairs(positions, source="sdss", target="des", *, size=64, bands="gri",

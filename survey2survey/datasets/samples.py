@@ -32,7 +32,7 @@ from .render import make_wcs, render_scene
 from .scenes import Scene, _deproject, draw_scene
 
 __all__ = ["SAMPLE_FRAME", "sample_sdss_frames", "simulate_sdss_frames", "sdss_frame_hdulist",
-           "sdss_frame_name", "frame_bytes"]
+           "sdss_frame_name", "frame_bytes", "REAL_FRAME", "real_sdss_frames"]
 
 #: The shipped sample: run, camcol, field, bands, shape, centre (a Stripe 82 position), seed.
 SAMPLE_FRAME = dict(run=999999, camcol=3, field=1, bands="gri", shape=(200, 200),
@@ -73,6 +73,47 @@ def sample_sdss_frames():
     folder = files("survey2survey.datasets").joinpath("data")
     names = [sdss_frame_name(b, SAMPLE_FRAME["run"], SAMPLE_FRAME["camcol"],
                              SAMPLE_FRAME["field"]) for b in SAMPLE_FRAME["bands"]]
+    return [Path(str(folder.joinpath(name))) for name in names]
+
+
+#: The real SDSS frames shipped, cut small: run, camcol, field, bands, the pixels kept
+#: (``[y0:y0 + size, x0:x0 + size]`` of each 2048 x 1489 frame) and the isolated star near
+#: the centre (pixel of the r frame).
+REAL_FRAME = dict(run=2583, camcol=2, field=136, bands="gri", x0=1878, y0=645, size=96,
+                  star_r=(48.0, 48.0))
+
+
+def real_sdss_frames():
+    """
+    Paths of real SDSS frame files (g, r, i of run 2583, camcol 2, field 136), cut small.
+
+    Public SDSS DR frame files (as distributed with the prob-ml/bliss test data),
+    each cut to the same 96 x 96 pixels ``REAL_FRAME`` names: the image (HDU0,
+    its header and WCS kept, ``CRPIX`` moved), the calibration vector (HDU1) and
+    the sky grid (HDU2) cut to match, asTrans (HDU3) as it was. As on the sky,
+    the three bands' pixel grids are offset (g by about 11 pixels from r): the
+    same pixel index is not the same sky position; see
+    `~survey2survey.alignment.register_bands`. 14 kB each.
+
+    Returns
+    -------
+    paths : list of `pathlib.Path`
+        ``frame-g-002583-2-0136.fits.bz2``, ``frame-r-...``, ``frame-i-...``.
+
+    Examples
+    --------
+    >>> from survey2survey.datasets import real_sdss_frames
+    >>> from survey2survey.io import read_cutout
+    >>> frames = read_cutout(real_sdss_frames())
+    >>> frames
+    <Cutout SDSS bands='gri' shape=(96, 96) unit=nmgy>
+    >>> from survey2survey.alignment import is_registered
+    >>> is_registered(frames)
+    False
+    """
+    folder = files("survey2survey.datasets").joinpath("data")
+    names = [sdss_frame_name(b, REAL_FRAME["run"], REAL_FRAME["camcol"], REAL_FRAME["field"])
+             for b in REAL_FRAME["bands"]]
     return [Path(str(folder.joinpath(name))) for name in names]
 
 

@@ -15,15 +15,14 @@ from astropy.wcs import WCS
 
 from ..exceptions import InputError, InvalidDataError, PixelScaleError, UnitError
 from ..io import ZERO_POINT_KEYS, Cutout, header_zero_point, read_cutout
+from ..io.groups import FITS_SUFFIXES  # longest first (.fits.bz2, .fits...), case-insensitive
 from ..utils._wcs import pixel_scale_arcsec
 
 __all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
            "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
-           "check_pixel_scale", "read_in_survey_unit", "psf_fwhm", "inpaint", "center_crop",
-           "check_encoded"]
+            "check_pixel_scale", "register_input", "read_in_survey_unit", "psf_fwhm", "inpaint",
+            "center_crop", "check_encoded"]
 
-# longest first: the stem of "a.fits.gz" is "a"
-FITS_SUFFIXES = (".fits.gz", ".fits.fz", ".fit.gz", ".fits", ".fit", ".fts", ".fz")
 #: largest relative difference between an input's pixel scale and the model's source survey's
 PIXEL_SCALE_TOLERANCE = 0.02
 
@@ -128,8 +127,11 @@ def to_survey_unit(cutouts, survey, what):
             continue
         scale = np.array([factors[b] for b in cutout.bands])[:, None, None]
         sigma = cutout.uncertainty_array
+        scaled = cutout.data * scale
+        if all(cutout[b].data.dtype == np.float32 for b in cutout.bands):
+            scaled = scaled.astype(np.float32)  # float32 in, float32 out
         converted = cutout.with_data(
-            cutout.data * scale, unit=survey.flux_unit, mask=cutout.mask,
+            scaled, unit=survey.flux_unit, mask=cutout.mask,
             uncertainty=None if sigma is None else sigma * scale)
         for band in converted.bands:
             meta = converted[band].meta
@@ -178,14 +180,41 @@ def check_pixel_scale(cutout, survey, what, *, resample=False):
     raise PixelScaleError(msg)
 
 
+def register_input(cutout, what):
+    """
+    ``cutout`` with every band on one grid: its bands registered onto the reference band.
+
+    Bands with different WCS (SDSS frames of one field are offset by up to ~11
+    pixels) are resampled, flux-conserving, onto the grid of
+    `~survey2survey.alignment.reference_band` (``'r'``, else the middle band)
+    by `~survey2survey.alignment.register_bands`; a band that does not cover
+    half of that grid is refused, naming the input.
+    """
+    if len(cutout) < 2:
+        return cutout
+    from ..alignment import is_registered, register_bands
+    from ..exceptions import AlignmentError
+
+    if is_registered(cutout):
+        return cutout
+    try:
+        return register_bands(cutout)
+    except AlignmentError as exc:
+        msg = f"{what}: its bands have different pixel grids and cannot be registered: {exc}"
+        raise type(exc)(msg) from exc
+
+
 def read_in_survey_unit(items, bands, survey, what, *, pixel_scale=False, resample=False):
     """
     Read every item with `~survey2survey.io.read_cutout`, in ``survey``'s flux unit.
 
+    Bands on different pixel grids are registered first (`register_input`).
+
     With ``pixel_scale``, each cutout must have the survey's pixel scale (see
     `check_pixel_scale`; ``resample`` regrids those that do not).
     """
-    cutouts = [read_cutout(item, bands, what=_name(items, k, what), assign_bands=False)
+    cutouts = [register_input(read_cutout(item, bands, what=_name(items, k, what),
+                                          assign_bands=False), _name(items, k, what))
                for k, item in enumerate(items)]
     if pixel_scale:
         cutouts = [check_pixel_scale(c, survey, _name(items, k, what), resample=resample)

@@ -121,10 +121,25 @@ def _without_survey_cards(header, target_name):
     return header
 
 
+def _masked_as_nan(data, mask, input_dtype):
+    """
+    Float output: NaN where the input was masked (the values the model filled in there
+    mean nothing) and float32 when the input was float32 (half the file size).
+    """
+    if data.dtype.kind != "f":  # 8-bit paper-mode composites stay as they are
+        return data
+    dtype = np.float32 if input_dtype == np.float32 else data.dtype
+    data = np.array(data, dtype=dtype, copy=True)
+    data[np.asarray(mask, dtype=bool)] = np.nan
+    return data
+
+
 def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=None,
                   band_cards=None):
     """
     The translated cutout on the input's grid: values, unit, zero point, mask, provenance.
+
+    Float values are NaN at masked pixels, and float32 for a float32 input.
 
     Parameters
     ----------
@@ -149,6 +164,7 @@ def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=Non
         image = cutout[band]
         meta = _without_survey_cards(image.meta, codec.target.name)
         data, unit, cards = codec.output_band(band, values[k])
+        data = _masked_as_nan(data, mask[k], image.data.dtype)
         meta["FILTER"] = band
         for key, card in {**cards, **(extra_cards or {}),
                           **((band_cards or {}).get(band, {}))}.items():

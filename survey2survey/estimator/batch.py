@@ -41,6 +41,7 @@ from ..exceptions import (
     WeightsFileError,
 )
 from ..io import write_cutout
+from ..io.groups import BandGroup
 from ..utils._progress import progress_bar
 from ..utils._validation import (
     check_bool,
@@ -74,6 +75,8 @@ _LOCKS = weakref.WeakKeyDictionary()
 # --- names and checks ---------------------------------------------------------------------------
 
 def _stem(item, index):
+    if isinstance(item, BandGroup):  # the per-band files of one field
+        return item.stem
     if isinstance(item, (str, os.PathLike)):
         name = Path(item).name
         for suffix in _inputs.FITS_SUFFIXES:
@@ -84,6 +87,8 @@ def _stem(item, index):
 
 
 def _describe(item, index):
+    if isinstance(item, BandGroup):
+        return f"input {index} ({item.stem!r}: {', '.join(map(os.fspath, item.values()))})"
     if isinstance(item, (str, os.PathLike)):
         return f"input {index} ({str(item)!r})"
     return f"input {index} ({type(item).__name__})"

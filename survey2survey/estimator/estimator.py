@@ -466,7 +466,11 @@ class Survey2Survey:
             `~survey2survey.io.Cutout`. Each band is in the target survey's flux
             unit (``MAGZERO`` in its header) on the input's pixel grid and WCS
             (or the target pixel scale with ``output_grid='target'``), masked
-            where the input was, with provenance cards (``S2S*``, ``HISTORY``).
+            where the input was (NaN there; float32 for float32 input), with
+            provenance cards (``S2S*``, ``HISTORY``). Bands on different pixel
+            grids (SDSS frames) are first registered onto the reference band's
+            grid (see `~survey2survey.alignment.register_bands`); the output is
+            on that grid.
 
         Raises
         ------
@@ -590,6 +594,8 @@ class Survey2Survey:
                            for out in outputs]
                 for out in outputs:
                     for band in out.bands:
+                        if out[band].mask is not None and out[band].data.dtype.kind == "f":
+                            out[band].data[out[band].mask] = np.nan  # masked: NaN, as above
                         out[band].meta.add_history(
                             f"survey2survey: resampled onto the {self.target_.name} pixel "
                             f"scale {self.target_.pixel_scale:.4g} (flux-conserving)")

@@ -7,9 +7,13 @@ Every reader of a file layout ends in `make_band` (a new, checked
 is); `check_bands_overlap` checks a finished cutout.
 """
 
+import re
+import warnings
+
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
 from astropy.nddata import (
     CCDData,
     InverseVariance,
@@ -22,7 +26,8 @@ from ..exceptions import BandMismatchError, InvalidDataError, UnitError
 from ..utils._validation import parse_bands
 from ..utils._wcs import celestial_wcs
 
-__all__ = ["BAND_KEYS", "parse_unit", "unit_to_string", "band_from_header", "cube_bands",
+__all__ = ["BAND_KEYS", "BUNIT_ALIASES", "parse_unit", "unit_to_string", "band_from_header",
+           "cube_bands",
            "real_array", "make_band", "resolve_unit", "assign_bands", "check_bands_overlap",
            "MULTI_BAND_HINT"]
 
@@ -38,15 +43,62 @@ MULTI_BAND_HINT = ("; to pass one multi-band cutout made of single-band images, 
 _REAL_KINDS = "iuf"
 
 
+#: ``BUNIT`` spellings of real survey products that astropy does not parse, or parses as a
+#: unit the package cannot calibrate: photo-electrons (DES DR1 coadds write ``'electrons'``,
+#: calibrated by their ``MAGZERO``) and counts are read as counts (``ct``).
+BUNIT_ALIASES = {"electrons": u.ct, "electron": u.ct, "e-": u.ct, "e": u.ct, "counts": u.ct,
+                 "count": u.ct, "cts": u.ct, "adus": u.adu, "nanomaggies": u.nmgy}
+_RATE_DENOMINATORS = ("s", "sec", "second", "seconds")
+#: Radio and sub-mm surface brightness units: not optical fluxes per pixel.
+_NON_OPTICAL = ("beam",)
+
+
+def _alias(value):
+    """The unit a ``BUNIT`` spelling in `BUNIT_ALIASES` names (also per second), or None."""
+    text = value.strip().lower().replace(" ", "")
+    if text in BUNIT_ALIASES:
+        return BUNIT_ALIASES[text]
+    numerator, _, denominator = text.partition("/")
+    if numerator in BUNIT_ALIASES and denominator in _RATE_DENOMINATORS:
+        return BUNIT_ALIASES[numerator] / u.s
+    return None
+
+
 def parse_unit(value, what):
-    """``value`` as an astropy unit (None stays None); UnitError if astropy cannot parse it."""
-    if value is None or isinstance(value, u.UnitBase):
+    """
+    ``value`` as an astropy unit (None stays None); UnitError if it cannot be used.
+
+    Spellings astropy does not know are looked up in `BUNIT_ALIASES` (``'electrons'``,
+    ``'e-'``, ``'counts'``... are read as counts) and case-insensitively; radio units
+    per beam (``JY/BEAM``) are refused: the package translates optical images.
+    """
+    if value is None:
         return value
-    try:
-        return u.Unit(value)
-    except (ValueError, TypeError) as exc:
-        msg = f"{what} has a unit {value!r} that astropy does not understand"
-        raise UnitError(msg) from exc
+    if isinstance(value, str):
+        text = value.strip()
+        if any(word in text.lower() for word in _NON_OPTICAL):
+            msg = (f"{what} has BUNIT={value!r}, a radio surface brightness (per beam), not an "
+                   f"optical flux per pixel: survey2survey translates optical and near-infrared "
+                   f"survey images")
+            raise UnitError(msg)
+        alias = _alias(text)
+        if alias is not None:
+            return alias
+        value = text
+    if isinstance(value, u.UnitBase):
+        unit = value
+    else:
+        try:
+            unit = u.Unit(value)
+        except (ValueError, TypeError) as exc:
+            msg = (f"{what} has a unit {value!r} that astropy does not understand (pass "
+                   f"unit= to say what its values are, e.g. unit='ct' with a MAGZERO card)")
+            raise UnitError(msg) from exc
+    if any(base == u.beam for base in unit.bases):
+        msg = (f"{what} is in {unit}, a radio surface brightness (per beam), not an optical "
+               f"flux per pixel: survey2survey translates optical and near-infrared images")
+        raise UnitError(msg)
+    return unit
 
 
 def unit_to_string(unit):
@@ -57,10 +109,16 @@ def unit_to_string(unit):
         return unit.to_string()
 
 
+_HSC_FILTER = re.compile(r"^HSC-([GRIZY])2?$", re.IGNORECASE)
+
+
 def band_from_header(header):
-    """The band a header names (``FILTER``, ``BAND``...), or None."""
+    """The band a header names (``FILTER``, ``BAND``...; HSC's ``HSC-R2`` is 'r'), or None."""
     for key in BAND_KEYS:
         value = header.get(key) if header is not None else None
+        if isinstance(value, str) and _HSC_FILTER.match(value.strip()):
+            letter = _HSC_FILTER.match(value.strip()).group(1)
+            return letter.lower() if letter.upper() != "Y" else "Y"
         if isinstance(value, str) and value.strip():
             # 'r', 'DECam r', 'r DECam SDSS c0002 6300.0 1517.2': the band is the short token
             tokens = value.split()
@@ -200,7 +258,9 @@ def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, 
         mask = nonfinite
     if uncertainty is not None:
         uncertainty = _uncertainty(uncertainty, data.shape, name, unit)
-    header = fits.Header(meta) if meta is not None else fits.Header()
+    with warnings.catch_warnings():  # long (HIERARCH) keywords of HSC/LSST headers
+        warnings.filterwarnings("ignore", "Keyword name", VerifyWarning)
+        header = fits.Header(meta) if meta is not None else fits.Header()
     for key in ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND",
                 "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER", "BSCALE", "BZERO"):
         header.remove(key, ignore_missing=True, remove_all=True)

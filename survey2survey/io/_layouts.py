@@ -19,11 +19,15 @@ format             what it is
 =================  ==================================================================
 """
 
+import warnings
 from collections import namedtuple
 
+import astropy.units as u
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
 from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
+from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import BandMismatchError, CorruptFileError, InvalidDataError, UnitError
 from ..utils._wcs import celestial_wcs, strip_wcs_keywords
@@ -39,6 +43,7 @@ from ._bands import (
 from ._open import truncated_error
 from .cutout import Cutout
 from .sdss import sdss_frame_counts
+from .zeropoint import header_zero_point
 
 __all__ = ["FORMATS", "FORMAT_KEY", "FORMAT_VERSION", "UNCERTAINTY_TYPES", "Plane",
            "detect_format", "read_layout", "planes_from_array", "cutout_from_planes"]
@@ -52,6 +57,10 @@ UNCERTAINTY_TYPES = {"std": StdDevUncertainty, "var": VarianceUncertainty, "ivar
 _SCIENCE_NAMES = ("SCI", "IMAGE")
 _WEIGHT_NAMES = ("WGT", "WEIGHT", "IVAR", "INVVAR")
 _MASK_NAMES = ("MSK", "MASK", "BPM")
+_VARIANCE_NAMES = ("VARIANCE", "VAR")
+#: Mask planes of an LSST-pipeline (HSC) ``MASK`` extension, named by its ``MP_<NAME>`` cards,
+#: that make a pixel bad; the others (DETECTED, EDGE, CLIPPED, ...) describe good pixels.
+_BAD_MASK_PLANES = ("BAD", "SAT", "CR", "NO_DATA", "SUSPECT", "UNMASKEDNAN")
 
 #: One 2-D image on its way to becoming a band: pixel data, the header (or WCS) describing
 #: it, the band it names (or None), its mask and uncertainty, and where it came from.
@@ -82,7 +91,8 @@ def detect_format(hdul):
     if images and "BANDS" in images[0].header and "BAND0" in images[0].header:
         return "legacysurvey"
     names = {hdu.name.upper() for hdu in images}
-    if names & set(_SCIENCE_NAMES) and names & set(_WEIGHT_NAMES + _MASK_NAMES):
+    if names & set(_SCIENCE_NAMES) and names & set(_WEIGHT_NAMES + _MASK_NAMES
+                                                    + _VARIANCE_NAMES):
         return "des"
     return "image"
 
@@ -130,7 +140,21 @@ def planes_from_array(data, header, *, wcs=None, label, what, mask=None):
 
 
 def cutout_from_planes(planes, *, bands, unit, what, assign, primary=None, meta=None):
-    """One band per plane; never two planes for one band."""
+    """
+    One band per plane; never two planes for one band.
+
+    A lone image in an extension whose header names no band takes the band of
+    the ``primary`` header's ``FILTER`` card (HSC, UKIDSS). A radio ``BUNIT``
+    is refused before bands are looked at.
+    """
+    for plane in planes:
+        for header in (plane.header, primary):
+            if header is not None and "beam" in str(header.get("BUNIT", "")).lower():
+                parse_unit(header["BUNIT"], f"{what} {plane.label}")  # raises UnitError
+    if primary is not None and len(planes) == 1 and planes[0].band is None:
+        found = band_from_header(primary)
+        if found is not None:
+            planes = [planes[0]._replace(band=found)]
     names = assign_bands([p.band for p in planes], bands, what, assign=assign)
     seen = {}
     for name, plane in zip(names, planes, strict=True):
@@ -148,10 +172,14 @@ def cutout_from_planes(planes, *, bands, unit, what, assign, primary=None, meta=
         header = plane.header if plane.header is not None else fits.Header()
         if primary is not None and header is not primary:
             header = header.copy()
-            # inherit primary cards (e.g. a WCS written only in the primary header)
-            for card in primary.cards:
-                if card.keyword not in header and card.keyword not in ("", "COMMENT", "HISTORY"):
-                    header[card.keyword] = card.value
+            # inherit primary cards (e.g. a WCS written only in the primary header); long
+            # (HIERARCH) keywords of HSC or LSST headers are kept as HIERARCH cards, silently
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Keyword name", VerifyWarning)
+                for card in primary.cards:
+                    if card.keyword not in header and \
+                            card.keyword not in ("", "COMMENT", "HISTORY"):
+                        header[card.keyword] = (card.value, card.comment)
         where = f"{what} band {name!r}"
         bunit = resolve_unit(header.get("BUNIT"), unit, where)
         wcs = plane.wcs if plane.wcs is not None else celestial_wcs(header, what=where)
@@ -257,6 +285,36 @@ def _check_unique_science(hdul, what):
 
 
 # --- SDSS frames -----------------------------------------------------------------------------
+def _warn_frame_geometry(hdul, what):
+    """
+    Warn when the extensions of an SDSS frame describe an image of another size.
+
+    Tools that cut frames (to a 240-pixel strip, say) often copy HDU1-HDU3
+    unchanged: the calibration vector and sky grid then describe the full
+    2048-column frame, not the pixels kept, and neither the counts nor the
+    noise can be rebuilt from them.
+    """
+    ny, nx = np.shape(hdul[0].data)
+    found = []
+    if len(hdul) > 1 and hdul[1].data is not None and np.ndim(hdul[1].data) == 1 \
+            and len(hdul[1].data) != nx:
+        found.append(f"HDU1 (calibration vector) has {len(hdul[1].data)} values, one per "
+                     f"column of a {len(hdul[1].data)}-column frame")
+    if len(hdul) > 2 and isinstance(hdul[2], fits.BinTableHDU) and len(hdul[2].data) == 1:
+        names = [n.upper() for n in hdul[2].columns.names]
+        for column, size, axis in (("XINTERP", nx, "columns"), ("YINTERP", ny, "rows")):
+            if column in names:
+                length = np.size(hdul[2].data[column][0])
+                if length != size:
+                    found.append(f"HDU2 {column} has {length} entries ({axis} of the frame)")
+    if found:
+        warnings.warn(f"{what}: the image (HDU0) is {nx} x {ny} pixels but "
+                      f"{'; '.join(found)}: the file was cut without updating its extensions "
+                      f"(or is not a complete SDSS frame); check its WCS describes the pixels "
+                      f"kept, and its calibration and sky (sdss_uncertainty=True) cannot be "
+                      f"used", AstropyUserWarning)
+
+
 def _read_sdss(hdul, *, bands, unit, what, assign, sdss_uncertainty):
     if 1 < len(hdul) < 4:
         raise truncated_error(what, f"an SDSS frame has 4 HDUs (image, calibration vector, "
@@ -266,8 +324,13 @@ def _read_sdss(hdul, *, bands, unit, what, assign, sdss_uncertainty):
         msg = f"{what} is not an SDSS frame: HDU0 is not a 2-D image"
         raise CorruptFileError(msg)
     header = hdu.header.copy()
+    if not sdss_uncertainty:  # (sdss_frame_counts refuses such files outright)
+        _warn_frame_geometry(hdul, what)
     (band,) = assign_bands([band_from_header(header)], bands, what, assign=assign)
     bunit = resolve_unit(header.get("BUNIT", "nanomaggy"), unit, f"{what} band {band!r}")
+    if bunit == u.nmgy and header_zero_point(header) is None:
+        # the SDSS data model: HDU0 in nanomaggies, 1 nanomaggy = AB magnitude 22.5
+        header["MAGZERO"] = (22.5, "AB zero point of nanomaggies (SDSS data model)")
     uncertainty = None
     if sdss_uncertainty:
         counts = sdss_frame_counts(hdul, what=what)
@@ -299,6 +362,19 @@ def _pick(candidates, science, what, kind):
     raise CorruptFileError(msg)
 
 
+def _bad_bits(header):
+    """
+    The bits of a mask extension that flag bad pixels (None: all of them), except in an
+    LSST-pipeline (HSC) mask, whose ``MP_<NAME>`` cards name its planes: there only
+    the planes of `_BAD_MASK_PLANES` (a DETECTED bit marks every pixel of a source).
+    """
+    planes = {key[3:]: value for key, value in header.items()
+              if key.startswith("MP_") and isinstance(value, int) and 0 <= value < 64}
+    if not planes:
+        return None
+    return int(sum(1 << planes[name] for name in _BAD_MASK_PLANES if name in planes))
+
+
 def _weight_to_sigma(weight, shape, what):
     """Inverse variance -> (1-sigma, mask of pixels without weight)."""
     weight = real_array(weight, f"{what} weight map").astype(float)
@@ -319,6 +395,7 @@ def _read_des(hdul, *, bands, unit, what, assign, **_):
     images = [(index, hdu) for index, hdu in enumerate(hdul) if _is_image(hdu)]
     science = [(i, hdu) for i, hdu in images if hdu.name.upper() in _SCIENCE_NAMES]
     weights = [hdu for _, hdu in images if hdu.name.upper() in _WEIGHT_NAMES]
+    variances = [hdu for _, hdu in images if hdu.name.upper() in _VARIANCE_NAMES]
     masks = [hdu for _, hdu in images if hdu.name.upper() in _MASK_NAMES]
     if not science:
         msg = (f"{what} has no science extension (EXTNAME SCI or IMAGE) to read as a "
@@ -339,11 +416,19 @@ def _read_des(hdul, *, bands, unit, what, assign, **_):
             if bits.shape != sci.data.shape:
                 msg = f"{what} mask {msk.name} has shape {bits.shape}, the image {sci.data.shape}"
                 raise CorruptFileError(msg)
-            mask |= bits != 0
+            bad = _bad_bits(msk.header)
+            mask |= (bits != 0) if bad is None else (bits.astype(np.int64) & bad) != 0
         sigma = None
         wgt = _pick(weights, sci, what, "weight")
-        if wgt is not None:
-            sigma, empty = _weight_to_sigma(wgt.data, sci.data.shape, f"{what} {label}")
+        var = _pick(variances, sci, what, "variance") if wgt is None else None
+        if wgt is not None or var is not None:
+            if wgt is not None:
+                weight = wgt.data
+            else:  # an LSST-pipeline (HSC) VARIANCE extension
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    weight = 1.0 / real_array(var.data, f"{what} variance").astype(float)
+                weight[~np.isfinite(weight)] = 0.0
+            sigma, empty = _weight_to_sigma(weight, sci.data.shape, f"{what} {label}")
             mask |= empty
             sigma = StdDevUncertainty(sigma)
         planes.append(Plane(sci.data, sci.header, None, band_from_header(sci.header), mask,

@@ -26,10 +26,16 @@ from astropy.nddata import NDData, StdDevUncertainty
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
-from ..exceptions import BandMismatchError, InputError, InvalidDataError, InvalidOptionError
+from ..exceptions import (
+    BandMismatchError,
+    InputError,
+    InvalidDataError,
+    InvalidOptionError,
+    InvalidWCSError,
+)
 from ..utils._files import atomic_write
 from ..utils._validation import check_bool, check_choice, check_path, parse_bands
-from ..utils._wcs import celestial_wcs, strip_wcs_keywords, wcs_to_header
+from ..utils._wcs import celestial_wcs, same_mapping, strip_wcs_keywords, wcs_to_header
 from ._bands import (
     assign_bands as _assign_bands,
 )
@@ -130,8 +136,9 @@ def read_cutout(source, bands=None, *, unit=None, format=None, sdss_uncertainty=
     -----
     float16 data are read as float32; boolean, complex and object arrays are
     refused. Bands of one cutout may have their own WCS (SDSS frames of one
-    field differ by a few pixels between bands), but their footprints must
-    overlap on the sky.
+    field differ by up to 12 pixels between bands), but their footprints must
+    overlap on the sky; `~survey2survey.alignment.register_bands` puts them
+    on one grid (the estimator and the command line do it themselves).
 
     Examples
     --------
@@ -302,6 +309,27 @@ def _from_array_tuple(source, bands, what, options):
                               assign=options["assign"])
 
 
+def _band_header(image, band):
+    """
+    The header of one band's SCI extension: its cards, with its WCS written afresh.
+
+    Every WCS card of the band's header (standard, pre-standard ``PC001001``, DSS
+    plate solution, distortion) is dropped and the band's parsed WCS written
+    in its place, so no second description of the sky competes with it; the
+    result is parsed back and must map the image as the band's WCS does.
+    """
+    what = f"band {band!r}"
+    wcs = celestial_wcs(image.wcs, what=what)
+    header = strip_wcs_keywords(fits.Header(image.meta))
+    header.update(wcs_to_header(wcs))
+    if not same_mapping(wcs, header, shape=image.shape):
+        msg = (f"{what}: its WCS cannot be written as a FITS header that reads back as the "
+               f"same sky mapping ({wcs.wcs.ctype[0]}, {wcs.wcs.ctype[1]}); refusing to write "
+               f"a file that points elsewhere")
+        raise InvalidWCSError(msg)
+    return header
+
+
 def _cutout_to_hdulist(cutout):
     """The `~astropy.io.fits.HDUList` that `write_cutout` writes for ``cutout``."""
     primary = fits.PrimaryHDU(header=strip_wcs_keywords(cutout.meta))
@@ -312,8 +340,7 @@ def _cutout_to_hdulist(cutout):
     hdus = [primary]
     for ver, band in enumerate(cutout.bands, start=1):
         image = cutout[band]
-        header = strip_wcs_keywords(fits.Header(image.meta))
-        header.update(wcs_to_header(celestial_wcs(image.wcs, what=f"band {band!r}")))
+        header = _band_header(image, band)
         header["FILTER"] = band
         header["BUNIT"] = unit_to_string(image.unit)
         hdus.append(fits.ImageHDU(image.data, header=header, name="SCI", ver=ver))

@@ -12,7 +12,8 @@ from astropy.wcs.utils import proj_plane_pixel_area
 
 from ..exceptions import InvalidWCSError, MissingWCSError
 
-__all__ = ["celestial_wcs", "wcs_to_header", "strip_wcs_keywords", "same_wcs",
+__all__ = ["celestial_wcs", "wcs_to_header", "strip_wcs_keywords", "is_wcs_keyword",
+           "DSS_PLATE_CARDS", "same_wcs", "same_mapping",
            "pixel_area_arcsec2", "pixel_scale_arcsec"]
 
 _LINEAR_KEY = re.compile(r"^(PC\d_\d|CD\d_\d|CDELT\d)$")
@@ -24,11 +25,42 @@ _WCS_CARD = re.compile(
     r"|LONPOLE|LATPOLE|RADESYS|EQUINOX|EPOCH|WCSNAME|(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+))[A-Z]?$")
 
 
+# Cards of other (legacy or non-linear) descriptions of the same sky mapping. Left beside a new
+# standard WCS they compete with it: wcslib reads ``PC001001`` as ``PC1_1`` (a Pan-STARRS1 cutout
+# written with both pointed 90 degrees away) and a DSS plate solution plus the TPD distortion
+# astropy derives from it crashes wcslib. They are stripped with the standard cards.
+_LEGACY_WCS_CARD = re.compile(
+    r"^((PC|CD)\d{3}\d{3}|RADECSYS|PROJP\d+"  # AIPS/pre-standard cards
+    r"|PLTRA[HMS]|PLTDEC(SN|D|M|S)|PLTSCALE|[XY]PIXELSZ|CNPIX\d|PPO\d+|AMD[XY]\d+"  # DSS plate
+    r"|CPDIS\d|CQDIS\d|DP\d|DQ\d|CPERR\d|CQERR\d|DVERR|D2IM(DIS\d|ERR\d|EXT)"  # distortions
+    r"|WAT\d_\d+|WAXMAP\d+|LTV\d|LTM\d_\d|DC-FLAG)[A-Z]?$")  # IRAF
+
+#: Cards of a DSS plate solution (astropy/wcslib read them when a header has no CTYPE).
+DSS_PLATE_CARDS = ("PLTRAH", "PLTDECD", "PPO3", "AMDX1", "AMDY1")
+
+
+def is_wcs_keyword(key):
+    """Whether header keyword ``key`` describes a celestial WCS (standard, legacy or plate)."""
+    if not isinstance(key, str):
+        return False
+    key = key.upper().split(".", 1)[0]  # record-valued distortion cards: 'DQ1.NAXES'
+    return bool(_WCS_CARD.match(key) or _LEGACY_WCS_CARD.match(key))
+
+
 def strip_wcs_keywords(header):
-    """A copy of ``header`` (a `~astropy.io.fits.Header` or dict) without celestial WCS cards."""
+    """
+    A copy of ``header`` (a `~astropy.io.fits.Header` or dict) without celestial WCS cards.
+
+    Besides the standard cards, the ones that would compete with a newly written
+    WCS go too: pre-standard ``PC001001``/``CD001001``, ``PROJPn`` and ``RADECSYS``, DSS plate
+    solutions (``PLTRAH``..., ``AMDXn``, ``PPOn``, ``CNPIXn``), distortion cards
+    (``CPDISn``/``DPn``, ``CQDISn``/``DQn``, ``D2IM*``) and IRAF ``WATn_nnn``/``LTV``/``LTM``.
+    """
     header = header.copy()
-    for key in [k for k in header if isinstance(k, str) and _WCS_CARD.match(k.upper())]:
-        del header[key]
+    keys = [k for k in header if is_wcs_keyword(k)]
+    for key in dict.fromkeys(keys):
+        while key in header:
+            del header[key]
     return header
 
 
@@ -45,8 +77,11 @@ def celestial_wcs(wcs_or_header, *, what="input"):
         raise MissingWCSError(msg)
     if isinstance(wcs_or_header, (fits.Header, dict)):
         header = wcs_or_header
-        if not any(str(k).startswith("CTYPE") for k in header):
-            msg = f"{what} has no WCS keywords (no CTYPE1/CTYPE2 in its header)"
+        # a DSS plate solution without CTYPE cards is a WCS astropy (wcslib) reads
+        plate = all(key in header for key in DSS_PLATE_CARDS)
+        if not plate and not any(str(k).startswith("CTYPE") for k in header):
+            msg = (f"{what} has no WCS keywords (no CTYPE1/CTYPE2 in its header, and no DSS "
+                   f"plate solution PLTRAH/AMDX1...)")
             raise MissingWCSError(msg)
         _refuse_iraf_projection([header.get(f"CTYPE{k}") for k in (1, 2)], what)
         try:
@@ -133,6 +168,33 @@ def wcs_to_header(wcs):
     if _same_mapping(wcs, header, cd_header):
         return cd_header
     return header
+
+
+def same_mapping(wcs, header, *, shape=None, tolerance=1e-6):
+    """
+    Whether ``header``, parsed as astropy parses a file, maps pixels to the sky as ``wcs`` does.
+
+    Checked on a 5x5 grid over ``shape`` (or +-2048 pixels around CRPIX), with
+    distortions, to ``tolerance`` pixels of ``wcs``.
+    """
+    check = wcs.deepcopy()
+    if shape is not None:
+        check.pixel_shape = tuple(shape)[::-1]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x, y = _check_points(check)
+            ra1, dec1 = wcs.all_pix2world(x, y, 0)
+            ra2, dec2 = WCS(header, naxis=2).all_pix2world(x, y, 0)
+            scale = np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix)))
+    except Exception:  # wcslib raises many types for headers it cannot use
+        return False
+    # pixels off the projection (the corners of a wide SIN or ZPN image) are off it in both
+    on_sky = np.isfinite(ra1) & np.isfinite(dec1)
+    if not np.array_equal(on_sky, np.isfinite(ra2) & np.isfinite(dec2)):
+        return False
+    separation = _separation(ra1[on_sky], dec1[on_sky], ra2[on_sky], dec2[on_sky])
+    return bool(np.all(separation <= tolerance * scale))
 
 
 def _check_points(wcs):

@@ -208,3 +208,31 @@ def test_remote_hips2fits():
     cutout = fetch_cutout(position, "sdss", service="hips2fits", size=16, bands="r",
                           unit="nmgy")
     assert cutout.shape == (16, 16)
+
+
+@pytest.mark.parametrize("service, survey, options", [
+    ("sdss", "sdss", {}),
+    ("legacysurvey", "des", {}),
+    ("hips2fits", "sdss", {"unit": "nmgy"}),
+])
+@pytest.mark.parametrize("error", [
+    ConnectionError("[Errno 111] Connection refused"),
+    TimeoutError("timed out"),
+    OSError("<urlopen error [Errno -3] Temporary failure in name resolution>"),
+])
+def test_offline_errors_name_the_service(monkeypatch, cache, service, survey, options, error):
+    """Offline: a FetchError (a ConnectionError) naming the service and the position."""
+    from survey2survey.exceptions import FetchError
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(fetch_module, "_sdss_fields", fail)
+    monkeypatch.setattr(fetch_module, "_download", fail)
+    monkeypatch.setattr(fetch_module, "_hips2fits_url", lambda hips, wcs: "https://x/" + hips)
+    names = {"sdss": "SDSS Science Archive", "legacysurvey": "Legacy Surveys viewer",
+             "hips2fits": "CDS hips2fits"}
+    with pytest.raises(FetchError, match=names[service]) as info:
+        fetch_cutout(CENTRE, survey, service=service, size=16, **options)
+    assert isinstance(info.value, ConnectionError)
+    assert str(error) in str(info.value) and f"{CENTRE.ra.deg:.6f}" in str(info.value)

@@ -145,7 +145,9 @@ def test_ccddata_in_ccddata_out_with_mask(fitted_r, ccd_r):
     out = fitted_r.transform(ccd)
     assert isinstance(out, CCDData)
     assert out.mask[3, 4] and out.mask[10:14, 10:14].all() and out.mask.sum() == 17
-    assert np.isfinite(out.data).all()
+    assert np.isnan(out.data[out.mask]).all()  # not what the model filled in there
+    assert np.isfinite(out.data[~out.mask]).all()
+    assert out.data.dtype == np.float64  # float64 in, float64 out
     assert _wcs_cards(out.wcs) == _wcs_cards(ccd.wcs)
     _unchanged(ccd, before)
 

@@ -14,12 +14,12 @@ from survey2survey.tests.helpers import make_wcs
 SHAPE = (120, 160)
 
 
-def _field():
+def _field(offset=3):
     """g and r of one field on grids offset by a few pixels, as SDSS frames are."""
     rng = np.random.default_rng(7)
     bands = {}
     for k, band in enumerate("gr"):
-        wcs = make_wcs(SHAPE, 0.396, ra=20.0 + k * 3 * 0.396 / 3600, dec=0.1)
+        wcs = make_wcs(SHAPE, 0.396, ra=20.0 + k * offset * 0.396 / 3600, dec=0.1)
         data = rng.normal(0, 1, SHAPE)
         mask = np.zeros(SHAPE, bool)
         mask[60, 80] = True
@@ -33,7 +33,7 @@ def test_every_band_is_centred_on_the_position():
     """Each band is cut on its own WCS, so the same sky position is at every centre."""
     field = _field()
     position = field["g"].wcs.pixel_to_world(80, 60)
-    cut = extract_cutout(field, position, 21)
+    cut = extract_cutout(field, position, 21, register=False)
     assert cut.bands == ("g", "r") and cut.shape == (21, 21)
     for band in cut.bands:
         centre = cut[band].wcs.pixel_to_world(10, 10)
@@ -50,21 +50,21 @@ def test_angle_size_edges_and_errors():
     """Angular sizes, partial cutouts at the edge (NaN, masked), strict mode and no overlap."""
     field = _field()
     corner = field["g"].wcs.pixel_to_world(2, 2)
-    cut = extract_cutout(field, corner, 10 * u.arcsec)
+    cut = extract_cutout(field, corner, 10 * u.arcsec, register=False)
     assert cut.shape == (25, 25)
     g = cut["g"]
     assert np.isnan(g.data[0, 0]) and g.mask[0, 0] and np.isnan(g.uncertainty.array[0, 0])
     assert not g.mask[-1, -1]
     trimmed = extract_cutout(field, corner, 10 * u.arcsec, mode="trim", bands="g")
     assert trimmed.bands == ("g",) and trimmed.shape == (15, 15)
-    with pytest.raises(NoOverlapError, match="does not fit in band 'g'"):
+    with pytest.raises(NoOverlapError, match="does not fit in band '[gr]'"):
         extract_cutout(field, corner, 10 * u.arcsec, mode="strict")
     far = field["g"].wcs.pixel_to_world(1000, 1000)
-    with pytest.raises(NoOverlapError, match="does not overlap band 'g'"):
+    with pytest.raises(NoOverlapError, match="does not overlap band '[gr]'"):
         extract_cutout(field, far, 10)
     from astropy.coordinates import SkyCoord
 
-    with pytest.raises(NoOverlapError, match="not on the projection of band 'g'"):
+    with pytest.raises(NoOverlapError, match="not on the projection of band '[gr]'"):
         extract_cutout(field, SkyCoord(200.0, -30.0, unit="deg"), 10)
     with pytest.raises(InvalidOptionError, match="mode must be one of"):
         extract_cutout(field, corner, 10, mode="exact")
@@ -83,3 +83,21 @@ def test_extract_from_sample_frames_file():
     cut = extract_cutout(sample_sdss_frames(), centre, (40, 30), sdss_uncertainty=True)
     assert cut.shape == (40, 30) and cut.uncertainty_array.shape == (3, 40, 30)
     assert cut.meta["SURVEY"] == "SDSS"
+
+
+def test_bands_registered_onto_the_reference_cut():
+    """By default every band is resampled onto the r band's cut: one WCS, no sub-pixel offsets."""
+    field = _field(offset=3.4)
+    position = field["g"].wcs.pixel_to_world(80, 60)
+    cut = extract_cutout(field, position, 21)
+    assert cut.meta["REGREF"] == "r" and cut.shape == (21, 21)
+    plain = extract_cutout(field, position, 21, register=False)
+    assert_array_equal(cut["r"].data, plain["r"].data)  # the reference is never resampled
+    x, y = cut["g"].wcs.world_to_pixel(position)
+    xr, yr = cut["r"].wcs.world_to_pixel(position)
+    assert abs(x - xr) < 1e-6 and abs(y - yr) < 1e-6
+    xg, yg = plain["g"].wcs.world_to_pixel(position)
+    assert max(abs(xg - xr), abs(yg - yr)) > 0.1  # cut on its own grid: offset
+    assert not cut["g"].mask[1:-1, 1:-1].all()
+    assert cut["g"].mask[9:12, 9:12].any()  # the masked pixel of g went along
+    assert cut["g"].uncertainty is not None
