@@ -180,7 +180,8 @@ def format_rows(results, keys):
         cells = []
         for key in keys:
             value = row["photometry"].get(key)
-            cells.append(" " * 20 if value is None else f"{value[0]:+8.3f}/{value[1]:.3f}({value[2]:3d})")
+            cells.append(" " * 20 if value is None
+                         else f"{value[0]:+8.3f}/{value[1]:.3f}({value[2]:3d})")
         lines.append(label.ljust(30) + "".join(cells))
     return "\n".join(lines)
 

@@ -214,8 +214,9 @@ def _render_pair(task):
 
 
 def draw_psf_realism(rng, survey, n_bands):
-    """Per-cutout PSF shape and knowledge errors of ``psf='realistic'`` (see `make_survey_pairs`)."""
-    return {"beta": float(rng.uniform(*_REALISTIC_BETA)) if survey.psf_model == "moffat" else None,
+    """Per-cutout PSF shape and knowledge errors of ``psf='realistic'`` (`make_survey_pairs`)."""
+    beta = float(rng.uniform(*_REALISTIC_BETA)) if survey.psf_model == "moffat" else None
+    return {"beta": beta,
             "shear": tuple(float(v) for v in rng.normal(0.0, _REALISTIC_SHEAR, size=2)),
             "fwhm_error": rng.normal(0.0, _REALISTIC_FWHM_ERROR, size=n_bands),
             "missing": bool(rng.uniform() < _REALISTIC_MISSING)}

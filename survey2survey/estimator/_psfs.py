@@ -17,8 +17,8 @@ import numpy as np
 from ..exceptions import InvalidOptionError, OutOfTrainingRangeWarning, UnknownPSFWarning
 from ..psf import PSF, psf_from_header
 
-__all__ = ["band_psf_array", "estimated_psf_array", "resolve_target_psf", "target_psf_cards", "warn_unknown_psf",
-           "UnknownPSFWarning", "OutOfTrainingRangeWarning"]  # the warnings re-exported
+__all__ = ["band_psf_array", "estimated_psf_array", "resolve_target_psf", "target_psf_cards",
+           "warn_unknown_psf", "UnknownPSFWarning", "OutOfTrainingRangeWarning"]
 
 
 def _row(psf):

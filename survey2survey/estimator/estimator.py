@@ -32,14 +32,6 @@ from ..io import write_cutout
 from ..surveys import get_survey
 from ..utils._validation import check_bool, check_int, check_not_an_input, check_path, parse_bands
 from . import _inputs
-from ._psfs import (
-    OutOfTrainingRangeWarning,
-    band_psf_array,
-    estimated_psf_array,
-    resolve_target_psf,
-    target_psf_cards,
-    warn_unknown_psf,
-)
 from ._archive import read_archive, write_archive
 from ._codec import make_codec
 from ._inference import tiling_options, translate_arrays
@@ -53,6 +45,14 @@ from ._params import (
     with_training_params,
 )
 from ._provenance import output_cutout, provenance_header
+from ._psfs import (
+    OutOfTrainingRangeWarning,
+    band_psf_array,
+    estimated_psf_array,
+    resolve_target_psf,
+    target_psf_cards,
+    warn_unknown_psf,
+)
 from ._scoring import score_rows
 from ._uncertainty import UncertaintyModel, input_noise
 
@@ -439,7 +439,7 @@ class Survey2Survey:
             ``resample=True`` others are first resampled onto it
             (`survey2survey.alignment.regrid`, flux-conserving), and the output
             is on that resampled grid.
-        input_psf : float, `~astropy.units.Quantity`, `~survey2survey.psf.PSF`, dict or list, optional
+        input_psf : float, Quantity, `~survey2survey.psf.PSF`, dict, list or 'estimate', optional
             PSF-aware translators only: the PSF of the input bands, where their
             headers do not state it (``PSFFWHM``, ``PSF_FWHM`` cards) or state
             it wrongly; the forms of ``target_psf`` (a FWHM takes the source
@@ -447,7 +447,7 @@ class Survey2Survey:
             each band (`~survey2survey.psf.estimate_psf`; bands without one keep
             their cards). None: the cards, else the source survey's median with
             a warning.
-        target_psf : float, `~astropy.units.Quantity`, `~survey2survey.psf.PSF`, dict or cutout, optional
+        target_psf : float, Quantity, `~survey2survey.psf.PSF`, dict, cutout or list, optional
             PSF-aware translators only (``'psfnet'``, ``'deconvolve'``): the PSF
             of the output. None (default): the target survey's median PSF of
             each band. A FWHM (arcsec, or an angle) or a `~survey2survey.psf.PSF`

@@ -8,8 +8,11 @@ from astropy.utils.exceptions import AstropyUserWarning
 from numpy.testing import assert_allclose
 
 from survey2survey import Survey2Survey
-from survey2survey.exceptions import OutOfTrainingRangeWarning, UnknownPSFWarning
-from survey2survey.exceptions import InvalidOptionError
+from survey2survey.exceptions import (
+    InvalidOptionError,
+    OutOfTrainingRangeWarning,
+    UnknownPSFWarning,
+)
 from survey2survey.metrics import aperture_magnitude_errors
 from survey2survey.psf import PSF
 from survey2survey.surveys import DES, SDSS
