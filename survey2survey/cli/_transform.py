@@ -103,6 +103,14 @@ def add_parser(subparsers):
                         help="resample inputs whose pixel scale is not the source survey's "
                              "(flux-conserving) instead of refusing them; the output is on the "
                              "resampled grid")
+    parser.add_argument("--input-psf", type=_psf_value, metavar="FWHM",
+                        help="PSF-aware models: the inputs' PSF FWHM in arcsec where their "
+                             "headers state none (SDSS frames: the psField seeing), or "
+                             "'estimate' to fit it to the stars of each band")
+    parser.add_argument("--target-psf", type=_psf_value, metavar="FWHM",
+                        help="PSF-aware models: the output's PSF FWHM in arcsec, or a FITS "
+                             "file of the target-survey data to compare with (its PSFFWHM "
+                             "cards); default: the target survey's median")
     parser.add_argument("--group", metavar="PATTERN",
                         help="group per-band files into one multi-band input by a file-name "
                              "pattern with one {band} placeholder, e.g. '*_{band}.fits', or "
@@ -163,9 +171,10 @@ def _cluster(args):
 
 def _model_file(model):
     """A model file, or the installed file of a pretrained model named ``model``."""
-    from ..estimator.pretrained import pretrained_models, pretrained_path
+    from ..estimator.pretrained import ALIASES, pretrained_models, pretrained_path
 
-    if not Path(model).exists() and model.strip().lower() in pretrained_models():
+    key = model.strip().lower()
+    if not Path(model).exists() and (key in pretrained_models() or key in ALIASES):
         return pretrained_path(model)
     return model
 
@@ -178,6 +187,14 @@ _GROUP_HINT = ("; give the files of one field's bands together: SDSS frame files
 
 #: How the reader's hint for Python callers begins (survey2survey.io's MULTI_BAND_HINT).
 _PYTHON_HINT = "; to pass one multi-band cutout made of single-band images"
+
+
+def _psf_value(text):
+    """A PSF option: a FWHM in arcsec, 'estimate', or a FITS file (kept as a path)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _cli_reason(reason):
@@ -237,6 +254,9 @@ def run(args):
         extra = {"uncertainty": True, "n_samples": args.n_samples} if args.uncertainty else {}
         if args.resample:
             extra["resample"] = True
+        for key in ("input_psf", "target_psf"):
+            if getattr(args, key) is not None:
+                extra[key] = getattr(args, key)
         paths = transform_many(model, items, output_dir=output_dir,
                                batch_size=args.batch_size, overwrite=args.overwrite,
                                skip_existing=args.skip_existing, scheduler=scheduler,

@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 _DASK_SCHEDULERS = ("synchronous", "threads")
 _ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 _ON_ERROR = ("raise", "skip")
-_TRANSFORM_OPTIONS = ("uncertainty", "n_samples", "resample")
+_TRANSFORM_OPTIONS = ("uncertainty", "n_samples", "resample", "input_psf", "target_psf")
 #: partitions per dask task: enough for the pipeline to overlap reading and computing
 PARTITIONS_PER_TASK = 4
 #: estimators loaded from model files in this process (a dask worker), most recent last
@@ -129,6 +129,10 @@ def _check_options(batch_size, scheduler, on_error, prefetch, transform_kwargs):
         if key not in _TRANSFORM_OPTIONS:
             msg = (f"transform_many passes only {', '.join(_TRANSFORM_OPTIONS)} on to "
                    f"Survey2Survey.transform; got {key}=")
+            raise InvalidOptionError(msg)
+        if key in ("input_psf", "target_psf") and isinstance(transform_kwargs[key], list):
+            msg = (f"transform_many takes one {key} for all inputs (a FWHM, a PSF, a dict per "
+                   "band or a file), not a list per input")
             raise InvalidOptionError(msg)
     return batch_size, prefetch
 

@@ -302,3 +302,29 @@ def test_input_psf_estimated_from_stars(deconvolve):
     stated = _quiet_transform(deconvolve, cutout, input_psf=1.5, target_psf=1.0)
     assert_allclose(estimated["r"].data, stated["r"].data, rtol=0.05,
                     atol=0.05 * stated["r"].data.max())
+
+
+def test_command_line_psf_options(deconvolve, psf_pairs, tmp_path):
+    """transform --input-psf/--target-psf reach the PSF-aware model; outputs state the PSF."""
+    from astropy.io import fits
+
+    from survey2survey.cli import main
+    from survey2survey.io import write_cutout
+
+    model = tmp_path / "deconvolve.s2s"
+    deconvolve.save(model)
+    write_cutout(psf_pairs.sources[15], tmp_path / "in.fits")
+    code = main(["transform", str(model), str(tmp_path / "in.fits"), "-o",
+                 str(tmp_path / "out"), "--input-psf", "1.4", "--target-psf", "1.1", "-q"])
+    assert code == 0
+    with fits.open(tmp_path / "out" / "in.fits") as hdul:
+        assert [h.header.get("PSFFWHM") for h in hdul[1:4]] == [1.1, 1.1, 1.1]
+
+
+def test_transform_many_takes_one_psf_for_all(deconvolve, psf_pairs, tmp_path):
+    """A per-input list of PSFs is refused by transform_many, which works in partitions."""
+    from survey2survey import transform_many
+
+    with pytest.raises(InvalidOptionError, match="one target_psf for all inputs"):
+        transform_many(deconvolve, list(psf_pairs.sources[14:16]), output_dir=tmp_path,
+                       target_psf=[1.0, 1.1])
