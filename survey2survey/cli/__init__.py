@@ -60,7 +60,8 @@ _COMMANDS = {
     "transform": ("_transform", "translate FITS files with a model file into a folder"),
     "evaluate": ("_evaluate", "metrics tables and figures for folders of cutouts"),
     "demo": ("_demo", "the pretrained model and a short fine-tune on simulated pairs"),
-    "info": ("_info", "versions, devices, translators and models"),
+    "info": ("_info", "versions, devices, translators and models; or what the reader sees "
+                      "in FITS files"),
 }
 
 

@@ -178,14 +178,8 @@ def _files_report(patterns):
 
 def run(args):
     """Print the report (or the files'); returns 0, 1 when a file could not be read."""
-    import os
-
-    try:
-        if args.files:
-            return _files_report(args.files)
-        print("\n".join(report()), flush=True)
-        return 0
-    except BrokenPipeError:  # 'survey2survey info ... | head': stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+    # 'survey2survey info ... | head': the command line's main stops quietly (status 141)
+    if args.files:
+        return _files_report(args.files)
+    print("\n".join(report()), flush=True)
+    return 0

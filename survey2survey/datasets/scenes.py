@@ -306,7 +306,7 @@ def draw_scene(rng, bands, *, split="train", field=60.0):
 def draw_seeing(rng, *, split="train", sigma=None):
     """A lognormal seeing factor (multiplies every band's PSF FWHM of one cutout).
 
-    ``sigma`` is the lognormal spread (default `SEEING_SIGMA`, 0.10).
+    ``sigma`` is the lognormal spread (default ``SEEING_SIGMA``, 0.10).
     """
     return float(_SEEING_MEDIAN[split] * rng.lognormal(0.0, SEEING_SIGMA if sigma is None
                                                        else sigma))

@@ -3,7 +3,7 @@
 The PSFs of inputs and the target PSF a translation is asked for, as the PSF-aware codec takes them.
 
 A PSF array is ``(C, 4)``: per band the FWHM in arcsec, the Moffat index, the
-profile code (`~survey2survey.psf.PROFILES`) and 1 where the profile is exactly
+profile code (``survey2survey.psf.PROFILES``) and 1 where the profile is exactly
 known (else 0), NaN where the band's header states no PSF width
 (`~survey2survey.psf.psf_from_header`).
 """

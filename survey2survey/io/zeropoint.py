@@ -92,7 +92,7 @@ def header_zero_point(header):
     Raises
     ------
     survey2survey.exceptions.UnitError
-        If the zero point is outside `PLAUSIBLE_ZERO_POINTS` (``MAGZERO = 99``
+        If the zero point is outside ``PLAUSIBLE_ZERO_POINTS`` (``MAGZERO = 99``
         or ``-99``, placeholders of uncalibrated images, would scale the
         pixels by 1e-30 or 1e+50).
 

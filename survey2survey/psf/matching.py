@@ -83,7 +83,7 @@ def match_psf(image, input_psf, target_psf, pixel_scale, *, regularization=None,
     pixel_scale : `~astropy.units.Quantity` or float
         Arcsec per pixel.
     regularization : float, optional
-        ``lambda`` (default `DEFAULT_REGULARIZATION`): larger is smoother.
+        ``lambda`` (default ``DEFAULT_REGULARIZATION``): larger is smoother.
     pad : int, optional
         Zero padding on each side before the FFT (default: 4 FWHM, at least 16).
 
@@ -186,7 +186,7 @@ def transfer_batch(fwhm, beta, code, shape):
     """
     Transfer functions ``(N, C, H, W // 2 + 1)`` of PSFs given per image and band.
 
-    ``fwhm`` (pixels), ``beta`` and ``code`` (index in `~survey2survey.psf.PROFILES`)
+    ``fwhm`` (pixels), ``beta`` and ``code`` (index in ``survey2survey.psf.PROFILES``)
     are ``(N, C)`` tensors; ``shape`` is the padded image shape.
     """
     import torch

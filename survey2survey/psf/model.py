@@ -149,7 +149,7 @@ class PSF:
 
     @property
     def code(self):
-        """The profile's index in `PROFILES` (how networks and heads receive it)."""
+        """The profile's index in ``PROFILES`` (how networks and heads receive it)."""
         return PROFILES.index(self.profile)
 
     def fwhm_pixels(self, pixel_scale):

@@ -38,7 +38,7 @@ class DeconvolveTranslator(Translator):
     """
     Classical PSF-matching translator (Wiener filter), registered as ``"deconvolve"``.
 
-    Use it through `~survey2survey.Survey2Survey` (``translator='deconvolve'``),
+    Use it through `~survey2survey.estimator.Survey2Survey` (``translator='deconvolve'``),
     which gives it the PSF-aware encoding: ``fit`` on pairs takes seconds (noise
     scales and one regularisation per band), ``transform`` runs one FFT per band
     and image. Flux is conserved except what the filter moves beyond the image

@@ -112,7 +112,7 @@ class PSFNetTranslator(AECNNTranslator):
     """
     PSF-conditioned residual translator on top of the Wiener filter, registered as ``"psfnet"``.
 
-    Use it through `~survey2survey.Survey2Survey` (``translator='psfnet'``), which
+    Use it through `~survey2survey.estimator.Survey2Survey` (``translator='psfnet'``), which
     gives it the PSF-aware encoding: the input and target PSF of every band,
     from header cards or ``transform(..., target_psf=...)``. Trained with the
     AECNN's recipe (Adam, cosine schedule, weighted chi-squared).
