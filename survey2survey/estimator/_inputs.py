@@ -20,7 +20,7 @@ from ..utils._wcs import pixel_scale_arcsec
 
 __all__ = ["FITS_SUFFIXES", "PIXEL_SCALE_TOLERANCE", "is_single",
            "is_pairs", "as_list", "conversion_factor", "to_survey_unit",
-            "check_pixel_scale", "register_input", "read_in_survey_unit", "psf_fwhm", "inpaint",
+            "check_pixel_scale", "register_input", "read_in_survey_unit", "inpaint",
             "center_crop", "check_encoded"]
 
 #: largest relative difference between an input's pixel scale and the model's source survey's
@@ -220,30 +220,6 @@ def read_in_survey_unit(items, bands, survey, what, *, pixel_scale=False, resamp
         cutouts = [check_pixel_scale(c, survey, _name(items, k, what), resample=resample)
                    for k, c in enumerate(cutouts)]
     return to_survey_unit(cutouts, survey, what)
-
-
-def psf_fwhm(cutout):
-    """
-    The PSF FWHM of each band of ``cutout`` in arcsec, from ``PSFFWHM`` cards (NaN if absent).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from astropy.wcs import WCS
-    >>> from survey2survey.io import Cutout
-    >>> from survey2survey.estimator._inputs import psf_fwhm
-    >>> wcs = WCS(naxis=2); wcs.wcs.ctype = ['RA---TAN', 'DEC--TAN']
-    >>> cutout = Cutout.from_arrays(np.zeros((2, 4, 4)), wcs, 'gr')
-    >>> cutout['g'].meta['PSFFWHM'] = 1.4
-    >>> psf_fwhm(cutout).tolist()
-    [1.4, nan]
-    """
-    values = []
-    for band in cutout.bands:
-        value = cutout[band].meta.get("PSFFWHM") if cutout[band].meta is not None else None
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-        values.append(float(value) if ok else np.nan)
-    return np.array(values)
 
 
 def inpaint(data, mask):
