@@ -60,10 +60,10 @@ MAG_BINS = {"bright": (0, 18.5), "middle": (18.5, 20.5), "faint": (20.5, 22.0)}
 SEEING_BINS = {"x0.8": (0, 0.9), "x1.0": (0.9, 1.15), "x1.35": (1.15, 9)}
 
 
-def simulate(n, seed, size, psf, processes):
+def simulate(n, seed, size, psf, processes, central_mag=None):
     return make_survey_pairs(n, "sdss", "des", BANDS, seed=seed, target_grid="source",
                              source_size=size, psf=psf, seeing_spread=SEEING_SPREAD,
-                             processes=processes, progress=False)
+                             central_mag=central_mag, processes=processes, progress=False)
 
 
 def stack(cutouts):
@@ -238,6 +238,10 @@ def main(argv=None):
                         help="fine-tune this saved psfnet model instead of a new one")
     parser.add_argument("--deconvolve", type=Path, default=None,
                         help="use this saved deconvolve model instead of fitting one")
+    parser.add_argument("--central-mag", type=float, nargs=2, default=None,
+                        metavar=("BRIGHT", "FAINT"),
+                        help="held-out central galaxies in this r range (e.g. 19.5 22.5 for "
+                             "the faint bin) instead of the training range")
     parser.add_argument("--exact-fraction", type=float, default=0.0,
                         help="part of the training pairs with exactly known PSFs (psf='exact')")
     parser.add_argument("--fit-minutes", type=float, default=None,
@@ -245,22 +249,31 @@ def main(argv=None):
     parser.add_argument("--aecnn", action="store_true", help="add the shipped PSF-blind AECNN")
     args = parser.parse_args(argv)
     config = dict(SIZES[args.size])
-    config["epochs"] = args.epochs or config["epochs"]
+    config["epochs"] = config["epochs"] if args.epochs is None else args.epochs
     config["n_train"] = args.n_train or config["n_train"]
     args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     size, procs = config["size"], config["processes"]
-    n_exact = int(round(args.exact_fraction * config["n_train"]))
-    parts = [simulate(config["n_train"] - n_exact, SEEDS["train"], size, "realistic", procs)]
-    if n_exact:
-        parts.append(simulate(n_exact, SEEDS["train"] + 1, size, "exact", procs))
-    train = (sum((list(p.sources) for p in parts), []), sum((list(p.targets) for p in parts), []))
+    evaluate_only = args.init is not None and args.deconvolve is not None and args.epochs == 0
+    train = None
+    if not evaluate_only:
+        n_exact = int(round(args.exact_fraction * config["n_train"]))
+        parts = [simulate(config["n_train"] - n_exact, SEEDS["train"], size, "realistic",
+                          procs)]
+        if n_exact:
+            parts.append(simulate(n_exact, SEEDS["train"] + 1, size, "exact", procs))
+        train = (sum((list(p.sources) for p in parts), []),
+                 sum((list(p.targets) for p in parts), []))
+    central = None if args.central_mag is None else tuple(args.central_mag)
     held = {"realistic": simulate(config["n_heldout"], SEEDS["heldout"], size, "realistic",
-                                  procs),
-            "exact": simulate(config["n_heldout"], SEEDS["heldout"], size, "exact", procs)}
+                                  procs, central),
+            "exact": simulate(config["n_heldout"], SEEDS["heldout"], size, "exact", procs,
+                              central)}
     print(f"simulated in {time.perf_counter() - start:.0f} s", flush=True)
     psfnet_params = ({"epochs": config["epochs"]} if args.init is not None
                      else {"epochs": config["epochs"], "width": config["width"]})
+    if evaluate_only:  # the saved models as they are
+        psfnet_params = {}
     models = {"deconvolve": fit_model("deconvolve", {}, train, args.work, args.device,
                                       init=args.deconvolve)[0],
               "psfnet": fit_model("psfnet", psfnet_params, train, args.work, args.device,

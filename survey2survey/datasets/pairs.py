@@ -168,11 +168,11 @@ def _render_pair(task):
     string); `_assemble` turns them into a `SurveyPair` in the calling process.
     """
     (index, seed, split, source, target, bands, source_size, target_size, target_grid,
-     orientation, psf_mode, seeing_spread) = task
+     orientation, psf_mode, seeing_spread, central_mag) = task
     ss = np.random.SeedSequence(seed, spawn_key=(_split_code(split), index))
     rng = np.random.default_rng(ss)
     field = source_size * source.pixel_scale.value
-    scene = draw_scene(rng, bands, split=split, field=field)
+    scene = draw_scene(rng, bands, split=split, field=field, central_mag=central_mag)
     seeing = (draw_seeing(rng, split=split, sigma=seeing_spread),
               draw_seeing(rng, split=split, sigma=seeing_spread))
     angles = rng.uniform(0.0, 360.0, size=2)
@@ -269,7 +269,7 @@ def _check_size(value, name):
 def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, split="train",
                       target_grid="native", source_size=None, target_size=None,
                       orientation="north", psf="nominal", seeing_spread=None,
-                      processes=None, progress=None):
+                      central_mag=None, processes=None, progress=None):
     """
     Simulate ``n`` pairs of cutouts of the same galaxies seen by two surveys.
 
@@ -320,6 +320,9 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
     seeing_spread : float, optional
         Lognormal spread of the seeing factor of each cutout (default 0.10);
         PSF-aware translators are trained with a wide one (0.2).
+    central_mag : tuple of float, optional
+        The r-magnitude range of the central galaxies instead of the split's
+        (15-18.5 for training pairs), e.g. ``(19.5, 22.5)`` to test faint ones.
     processes : int, optional
         Worker processes (default: ``os.cpu_count()``; 1 renders in this process).
     progress : bool, optional
@@ -377,8 +380,14 @@ def make_survey_pairs(n, source="sdss", target="des", bands="gri", seed=0, *, sp
     check_choice(psf, PSF_MODES, "psf")
     seeing_spread = check_number(SEEING_SIGMA if seeing_spread is None else seeing_spread,
                                  "seeing_spread", minimum=0, maximum=1)
+    if central_mag is not None:
+        central_mag = tuple(check_number(m, "central_mag", minimum=5, maximum=30)
+                            for m in central_mag)
+        if len(central_mag) != 2:
+            msg = f"central_mag must be (faintest, brightest) r magnitudes, got {central_mag}"
+            raise InputError(msg)
     tasks = [(k, int(seed), split, source, target, bands, source_size, target_size,
-              target_grid, orientation, psf, seeing_spread) for k in range(n)]
+              target_grid, orientation, psf, seeing_spread, central_mag) for k in range(n)]
     bar = progress_bar(total=n, progress=progress, unit="pair",
                        desc=f"simulating {source.name}->{target.name} pairs")
     results = []

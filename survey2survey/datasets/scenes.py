@@ -233,7 +233,7 @@ class Scene:
         return table
 
 
-def draw_scene(rng, bands, *, split="train", field=60.0):
+def draw_scene(rng, bands, *, split="train", field=60.0, central_mag=None):
     """
     Draw a random scene: a central galaxy, ~2 neighbours and ~1 star.
 
@@ -247,6 +247,10 @@ def draw_scene(rng, bands, *, split="train", field=60.0):
         ``'external'`` centrals are fainter (r 16.5-19.5 instead of 15-18.5).
     field : float, optional
         Side of the field in arcsec, over which neighbours and stars are spread.
+    central_mag : tuple of float, optional
+        ``(faintest, brightest)`` swapped or not: the r-magnitude range of the
+        central galaxy instead of the split's (e.g. ``(19.5, 22.5)`` for faint
+        galaxies).
 
     Returns
     -------
@@ -283,7 +287,7 @@ def draw_scene(rng, bands, *, split="train", field=60.0):
     ra = float(rng.uniform(0.0, 360.0))
     dec = float(np.degrees(np.arcsin(rng.uniform(-0.94, 0.94))))
     objects = []
-    lo, hi = _CENTRAL_MAG[split]
+    lo, hi = _CENTRAL_MAG[split] if central_mag is None else sorted(central_mag)
     east, north = rng.normal(0.0, 0.3, size=2)
     objects.append(_galaxy(rng, rng.uniform(lo, hi), bands, knots_range=(4, 15),
                            kind="central", east=east, north=north))

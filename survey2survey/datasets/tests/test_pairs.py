@@ -173,3 +173,27 @@ def test_bad_arguments(kwargs, error, match):
     """Bad arguments raise specific errors naming the problem."""
     with pytest.raises(error, match=match):
         make_survey_pairs(1, progress=False, **kwargs)
+
+
+def test_psf_realism_and_central_magnitudes():
+    """psf='realistic' blurs what headers say of the PSF; central_mag sets the centrals."""
+    from survey2survey.datasets import make_survey_pairs
+    from survey2survey.exceptions import InvalidOptionError
+
+    pairs = make_survey_pairs(6, source_size=24, seed=5, psf="realistic", seeing_spread=0.2,
+                              central_mag=(20.5, 22.0), processes=1, progress=False)
+    for pair in pairs:
+        central = pair.catalog[pair.catalog["kind"] == "central"]
+        assert 20.5 <= float(central["mag_r"][0]) <= 22.0
+        meta = pair.source["r"].meta
+        assert "PSFFWHMT" in meta and "PSFBETAT" in meta
+        assert pair.target["r"].meta["PSFFWHM"] > 0 and "PSFFWHMT" not in pair.target["r"].meta
+    exact = make_survey_pairs(2, source_size=24, seed=5, psf="exact", processes=1,
+                              progress=False)
+    assert exact.sources[0]["g"].meta["PSFEXACT"] is True
+    nominal = make_survey_pairs(2, source_size=24, seed=5, processes=1, progress=False)
+    assert "PSFEXACT" not in nominal.sources[0]["g"].meta
+    with pytest.raises(InvalidOptionError, match="psf"):
+        make_survey_pairs(1, source_size=24, psf="perfect", processes=1, progress=False)
+    with pytest.raises(InvalidOptionError, match="seeing_spread"):
+        make_survey_pairs(1, source_size=24, seeing_spread=-1, processes=1, progress=False)
