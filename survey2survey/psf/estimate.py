@@ -115,12 +115,13 @@ def estimate_psf(image, pixel_scale, *, fwhm_guess=None, threshold=30.0, sigma=N
     if not noise > 0:
         return None
     finder = DAOStarFinder(threshold=threshold * noise, fwhm=guess, exclude_border=True,
-                           n_brightest=max_stars, **_shape_limits(DAOStarFinder))
+                           **_shape_limits(DAOStarFinder))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoDetectionsWarning)  # None says it
         sources = finder(data)
     if sources is None:
         return None
+    sources = sources[np.argsort(-np.asarray(sources["flux"]))[:max_stars]]  # the brightest
     half = int(np.ceil(_FIT_BOX_FWHM * guess / 2))
     fits = []
     x_name = "x_centroid" if "x_centroid" in sources.colnames else "xcentroid"  # photutils 2

@@ -344,5 +344,7 @@ def test_closed_pipe_exits_quietly(argv):
         proc.stdout.close()  # closed before anything is written: every write fails
         err = proc.stderr.read().decode()
         status = proc.wait(timeout=120)
-    # argparse itself ignores a failed write of the help (status 0)
-    assert status == (141 if argv == ["info"] else 0) and err == "", err
+    # a failed write of the help is ignored by argparse on some Python/argparse versions
+    # (status 0) and caught by main on others (141, as a process ended by SIGPIPE)
+    expected = (141,) if argv == ["info"] else (0, 141)
+    assert status in expected and err == "", err
