@@ -13,6 +13,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 __all__ = [
     "UnknownPSFWarning",
     "OutOfTrainingRangeWarning",
+    "IgnoredBandsWarning",
     "Survey2SurveyError",
     "InvalidOptionError",
     "InputError",
@@ -171,3 +172,7 @@ class UnknownPSFWarning(AstropyUserWarning):
 
 class OutOfTrainingRangeWarning(AstropyUserWarning):
     """An input lies outside what the model was trained on (e.g. its PSF FWHM)."""
+
+
+class IgnoredBandsWarning(AstropyUserWarning):
+    """An input holds bands the model does not use; they are left out of the translation."""

@@ -14,11 +14,17 @@ from collections.abc import Mapping
 import astropy.units as u
 import numpy as np
 
-from ..exceptions import InvalidOptionError, OutOfTrainingRangeWarning, UnknownPSFWarning
+from ..exceptions import (
+    IgnoredBandsWarning,
+    InvalidOptionError,
+    OutOfTrainingRangeWarning,
+    UnknownPSFWarning,
+)
 from ..psf import PSF, psf_from_header
 
 __all__ = ["band_psf_array", "estimated_psf_array", "resolve_target_psf", "target_psf_cards",
-           "warn_unknown_psf", "UnknownPSFWarning", "OutOfTrainingRangeWarning"]
+           "warn_unknown_psf", "warn_ignored_bands", "UnknownPSFWarning",
+           "OutOfTrainingRangeWarning"]
 
 
 def _row(psf):
@@ -108,6 +114,30 @@ def target_psf_cards(target_psf, bands):
         cards[band] = PSF(float(fwhm), PROFILES[int(code)], float(beta)).to_cards()
         cards[band].pop("PSFEXACT", None)
     return cards
+
+
+def warn_ignored_bands(items, bands, what):
+    """
+    One warning when in-memory inputs (cutouts, dicts of bands) hold bands the model lacks.
+
+    A griz cutout given to a gri model is translated in g, r, i; the warning names z.
+    FITS files are not opened for this (their bands are known only once read).
+    """
+    extra, count = set(), 0
+    for item in items:
+        names = getattr(item, "bands", None)
+        if names is None and isinstance(item, Mapping):
+            names = list(item)
+        if names is None or isinstance(names, str):
+            continue
+        unused = {str(b) for b in names} - set(bands)
+        if unused:
+            extra |= unused
+            count += 1
+    if extra:
+        msg = (f"{count} {what}(s) hold band(s) {sorted(extra)} that this model does not use "
+               f"(it translates {''.join(bands)}); they are left out of the output")
+        warnings.warn(msg, IgnoredBandsWarning, stacklevel=3)
 
 
 def warn_unknown_psf(psf_arrays, bands, survey, what):

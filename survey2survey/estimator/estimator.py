@@ -51,6 +51,7 @@ from ._psfs import (
     estimated_psf_array,
     resolve_target_psf,
     target_psf_cards,
+    warn_ignored_bands,
     warn_unknown_psf,
 )
 from ._scoring import score_rows
@@ -506,6 +507,7 @@ class Survey2Survey:
             raise InputError(msg)
         if output is not None:
             check_not_an_input(output, items)
+        warn_ignored_bands(items, self.bands_, "input")
         cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input",
                                               pixel_scale=True, resample=resample)
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,

@@ -328,3 +328,17 @@ def test_transform_many_takes_one_psf_for_all(deconvolve, psf_pairs, tmp_path):
     with pytest.raises(InvalidOptionError, match="one target_psf for all inputs"):
         transform_many(deconvolve, list(psf_pairs.sources[14:16]), output_dir=tmp_path,
                        target_psf=[1.0, 1.1])
+
+
+def test_dropped_bands_warn(deconvolve, psf_pairs):
+    """A griz cutout given to a gri model is translated in gri, with a warning naming z."""
+    from survey2survey.exceptions import IgnoredBandsWarning
+    from survey2survey.io import Cutout
+
+    source = psf_pairs.sources[15]
+    bands = {band: source[band] for band in "gri"}
+    bands["z"] = source["i"].__class__(source["i"].data, unit=source["i"].unit,
+                                       wcs=source["i"].wcs, meta={"FILTER": "z"})
+    with pytest.warns(IgnoredBandsWarning, match=r"\['z'\]"):
+        out = _quiet_transform(deconvolve, Cutout(bands))
+    assert out.bands == ("g", "r", "i") or list(out.bands) == ["g", "r", "i"]
