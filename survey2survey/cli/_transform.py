@@ -111,6 +111,9 @@ def add_parser(subparsers):
                         help="PSF-aware models: the output's PSF FWHM in arcsec, or a FITS "
                              "file of the target-survey data to compare with (its PSFFWHM "
                              "cards); default: the target survey's median")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
+                        help="the network's precision (default: the model's; 'auto': bf16 "
+                             "where the hardware runs it fast, else fp32)")
     parser.add_argument("--group", metavar="PATTERN",
                         help="group per-band files into one multi-band input by a file-name "
                              "pattern with one {band} placeholder, e.g. '*_{band}.fits', or "
@@ -254,7 +257,7 @@ def run(args):
         extra = {"uncertainty": True, "n_samples": args.n_samples} if args.uncertainty else {}
         if args.resample:
             extra["resample"] = True
-        for key in ("input_psf", "target_psf"):
+        for key in ("input_psf", "target_psf", "precision"):
             if getattr(args, key) is not None:
                 extra[key] = getattr(args, key)
         paths = transform_many(model, items, output_dir=output_dir,

@@ -10,14 +10,15 @@ from ..utils._validation import check_bool, check_choice, check_int, check_numbe
 from ._codec import codec_from_dict, make_codec
 from ._uncertainty import UncertaintyModel
 
-__all__ = ["MODES", "OUTPUT_GRIDS", "FLUX_RECIPE", "PAPER_RECIPE", "WARM_START_PARAMS",
-           "with_training_params", "check_params",
+__all__ = ["PRECISIONS", "MODES", "OUTPUT_GRIDS", "FLUX_RECIPE", "PAPER_RECIPE",
+           "WARM_START_PARAMS", "with_training_params", "check_params",
            "translator_params_for", "new_translators", "jsonable_params", "fitted_state"]
 
 MODES = ("flux", "paper")
 OUTPUT_GRIDS = ("source", "target")
 _ALIGN_METHODS = ("adaptive", "exact", "interp")
-_PRECISIONS = ("fp32", "auto", "bf16", "fp16")
+#: the network precisions an estimator (or one transform call) may ask for
+PRECISIONS = ("fp32", "auto", "bf16", "fp16")
 
 
 def _check_translator(translator, translator_params, n_ensemble):
@@ -80,7 +81,7 @@ def check_params(params, translator_params):
         paper_stretch=check_number(params["paper_stretch"], "paper_stretch", minimum=0,
                                    exclusive_minimum=True),
         paper_q=check_number(params["paper_q"], "paper_q", minimum=0, exclusive_minimum=True),
-        precision=check_choice(params["precision"], _PRECISIONS, "precision"),
+        precision=check_choice(params["precision"], PRECISIONS, "precision"),
         warm_start=check_bool(params["warm_start"], "warm_start"))
     if checked["seeing_input"] and mode == "paper":
         msg = "seeing_input=True adds a channel to calibrated-flux inputs; mode='paper' has none"

@@ -60,7 +60,8 @@ log = logging.getLogger(__name__)
 _DASK_SCHEDULERS = ("synchronous", "threads")
 _ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 _ON_ERROR = ("raise", "skip")
-_TRANSFORM_OPTIONS = ("uncertainty", "n_samples", "resample", "input_psf", "target_psf")
+_TRANSFORM_OPTIONS = ("uncertainty", "n_samples", "resample", "input_psf", "target_psf",
+                      "precision")
 #: partitions per dask task: enough for the pipeline to overlap reading and computing
 PARTITIONS_PER_TASK = 4
 #: estimators loaded from model files in this process (a dask worker), most recent last

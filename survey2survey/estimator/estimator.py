@@ -30,7 +30,14 @@ from ..exceptions import (
 )
 from ..io import write_cutout
 from ..surveys import get_survey
-from ..utils._validation import check_bool, check_int, check_not_an_input, check_path, parse_bands
+from ..utils._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_not_an_input,
+    check_path,
+    parse_bands,
+)
 from . import _inputs
 from ._archive import read_archive, write_archive
 from ._codec import make_codec
@@ -38,6 +45,7 @@ from ._inference import tiling_options, translate_arrays
 from ._pairs import align_to_sources, prepare_pairs, warn_rejections
 from ._paper import PAPER_Q, PAPER_STRETCH
 from ._params import (
+    PRECISIONS,
     check_params,
     fitted_state,
     jsonable_params,
@@ -408,7 +416,7 @@ class Survey2Survey:
 
     def transform(self, data, *, output=None, overwrite=False, uncertainty=False, n_samples=16,
                   batch_size=None, resample=False, input_psf=None, target_psf=None,
-                  progress=None):
+                  precision=None, progress=None):
         """
         Translate source-survey cutouts into the target survey's look.
 
@@ -456,6 +464,9 @@ class Survey2Survey:
             the target-survey data you compare with (its ``PSFFWHM`` cards); or
             a list of those, one per input. Written into each output band's
             ``PSFFWHM``/``PSFMODEL`` cards.
+        precision : {'auto', 'fp32', 'bf16', 'fp16'}, optional
+            The network's precision for this call (default: the estimator's
+            ``precision``).
         progress : bool, optional
             Show a progress bar.
 
@@ -513,7 +524,7 @@ class Survey2Survey:
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
                                           n_samples=n_samples, batch_size=batch_size,
                                           progress=progress, target_psf=target_psf,
-                                          input_psf=input_psf,
+                                          input_psf=input_psf, precision=precision,
                                           to_target_grid=self.output_grid == "target")
         if output is not None:
             write_cutout(outputs[0], output, overwrite=overwrite)
@@ -529,7 +540,7 @@ class Survey2Survey:
 
     def _translation_stages(self, cutouts, what, *, uncertainty, n_samples, batch_size,
                             progress, to_target_grid, warn_out_of_range=True, target_psf=None,
-                            input_psf=None):
+                            input_psf=None, precision=None):
         """
         The translation of already-read source cutouts as two calls: ``network()`` runs the
         translators on the encoded images (torch and numpy only, so ``transform_many`` runs
@@ -554,6 +565,8 @@ class Survey2Survey:
         default_batch = getattr(translator, "inference_batch_size", 16) or 16
         batch_size = check_int(default_batch if batch_size is None else batch_size,
                                "batch_size", minimum=1)
+        precision = check_choice(self.precision if precision is None else precision,
+                                 PRECISIONS, "precision")
         codec = self.codec_
         psfs, targets, band_cards = self._psf_inputs(cutouts, what, target_psf,
                                                      warn=warn_out_of_range,
@@ -571,7 +584,7 @@ class Survey2Survey:
             return translate_arrays(
                 arrays, self.translators_, self.codec_.decode, n_channels=len(self.bands_),
                 tiling=tiling, min_size=min_size, batch_size=batch_size,
-                uncertainty=sampled, n_samples=n_samples, precision=self.precision,
+                uncertainty=sampled, n_samples=n_samples, precision=precision,
                 seed=int(self.seed), progress=progress)
 
         def finish(result):

@@ -32,7 +32,7 @@ def source_files(pairs, tmp_path):
     return paths
 
 
-@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri pairs, r model
+@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri data
 def test_order_and_schedulers_agree(fitted_r, pairs):
     """Partitions smaller than the input list keep input order under every scheduler."""
     cutouts = [p.source for p in pairs[N_TRAIN:N_TRAIN + 5]]

@@ -17,7 +17,7 @@ def _small(**kwargs):
     return Survey2Survey("aecnn", bands="r", epochs=1, batch_size=8, seed=2, **kwargs)
 
 
-@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri pairs, r model
+@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri data
 def test_failed_refit_keeps_the_previous_model(pairs):
     """A refit that fails while training leaves the previous fitted model whole and in use."""
     s2s = _small().fit(pairs[:6], validation=0, progress=False)
@@ -31,7 +31,7 @@ def test_failed_refit_keeps_the_previous_model(pairs):
         _small().transform(pairs[N_TRAIN].source)
 
 
-@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri pairs, r model
+@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri data
 def test_score_on_pairs_with_target_output_grid(pairs):
     """score takes a SurveyPairs alone and compares on the source grid for any output_grid."""
     s2s = _small(output_grid="target").fit(pairs[:6], validation=0, progress=False)
@@ -52,7 +52,7 @@ def test_same_survey_targets_use_the_target_noise_scale(pairs):
     assert_allclose(codec.tau, 10 * codec.sigma, rtol=0.05)
 
 
-@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri pairs, r model
+@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri data
 def test_mc_dropout_uncertainty_is_reproducible(pairs):
     """Two identical uncertainty requests give identical spreads."""
     s2s = _small(dropout=0.2).fit(pairs[:6], validation=0, progress=False)

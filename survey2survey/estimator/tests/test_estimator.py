@@ -260,7 +260,7 @@ def test_output_grid_target_conserves_flux(fitted_r, pairs):
                                                      (out.shape[0] - 1) / 2], atol=0.6)
 
 
-@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri pairs, r model
+@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri data
 @pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
 def test_uncertainty_from_mc_dropout_and_ensemble(pairs):
     """uncertainty=True attaches a positive StdDevUncertainty (MC dropout, or an ensemble)."""
@@ -277,7 +277,7 @@ def test_uncertainty_from_mc_dropout_and_ensemble(pairs):
                                                         ).transform(cutout, uncertainty=True)
 
 
-@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri pairs, r model
+@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri data
 @pytest.mark.filterwarnings("ignore:.*outside the range of the training data")
 def test_unpaired_cyclegan_accepts_unequal_lists(pairs):
     """CycleGAN fits on unequal numbers of unaligned source and target cutouts."""
@@ -303,7 +303,7 @@ def test_paper_mode_is_8bit(pairs):
         Survey2Survey("aecnn", mode="paper", bands="gr").fit(pairs[:2], progress=False)
 
 
-@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri pairs, r model
+@pytest.mark.filterwarnings("ignore::survey2survey.exceptions.IgnoredBandsWarning")  # gri data
 def test_transform_many_writes_files(fitted_r, pairs, tmp_path):
     """transform_many translates lists in chunks and writes one FITS file per input."""
     cutouts = [p.source for p in pairs[N_TRAIN:N_TRAIN + 3]]

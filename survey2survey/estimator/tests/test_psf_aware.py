@@ -342,3 +342,14 @@ def test_dropped_bands_warn(deconvolve, psf_pairs):
     with pytest.warns(IgnoredBandsWarning, match=r"\['z'\]"):
         out = _quiet_transform(deconvolve, Cutout(bands))
     assert out.bands == ("g", "r", "i") or list(out.bands) == ["g", "r", "i"]
+
+
+def test_precision_per_call(deconvolve, psf_pairs):
+    """transform(precision=...) overrides the model's for one call, and is checked."""
+    source = psf_pairs.sources[15]
+    fp32 = _quiet_transform(deconvolve, source, precision="fp32")
+    bf16 = _quiet_transform(deconvolve, source, precision="bf16")
+    # the classical translator has no network: its filter runs in fp32 whatever is asked
+    assert_allclose(bf16["r"].data, fp32["r"].data)
+    with pytest.raises(InvalidOptionError, match="precision"):
+        _quiet_transform(deconvolve, source, precision="fp8")
