@@ -22,7 +22,7 @@ from ..exceptions import (
 )
 from ..psf import PSF, psf_from_header
 
-__all__ = ["band_psf_array", "estimated_psf_array", "resolve_target_psf", "target_psf_cards",
+__all__ = ["band_psf_array", "estimated_psf_array", "resolve_psf", "target_psf_cards",
            "warn_unknown_psf", "warn_ignored_bands", "UnknownPSFWarning",
            "OutOfTrainingRangeWarning"]
 
@@ -54,9 +54,9 @@ def _as_psf(value, survey, band, what):
         raise InvalidOptionError(msg) from None
 
 
-def resolve_target_psf(target_psf, survey, bands, *, what="target_psf"):
+def resolve_psf(target_psf, survey, bands, *, what="target_psf"):
     """
-    The ``(C, 4)`` PSF array of the target PSF a translation is asked for.
+    The ``(C, 4)`` PSF array of a PSF given as ``target_psf`` (or ``input_psf``).
 
     Parameters
     ----------

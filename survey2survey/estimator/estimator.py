@@ -57,7 +57,7 @@ from ._psfs import (
     OutOfTrainingRangeWarning,
     band_psf_array,
     estimated_psf_array,
-    resolve_target_psf,
+    resolve_psf,
     target_psf_cards,
     warn_ignored_bands,
     warn_unknown_psf,
@@ -625,7 +625,9 @@ class Survey2Survey:
         Warns once when inputs state no PSF or lie outside the training PSFs.
         """
         codec = self.codec_
-        psfs = [band_psf_array(c, self.source_, self.bands_) for c in cutouts]
+        given = input_psf is not None and not (isinstance(input_psf, str)
+                                                and input_psf == "estimate")
+        psfs = None if given else [band_psf_array(c, self.source_, self.bands_) for c in cutouts]
         if not codec.psf:
             for name, value in (("target_psf", target_psf), ("input_psf", input_psf)):
                 if value is not None:
@@ -638,7 +640,7 @@ class Survey2Survey:
         if isinstance(input_psf, str) and input_psf == "estimate":
             psfs = [estimated_psf_array(c, self.source_, self.bands_, p)
                     for c, p in zip(cutouts, psfs, strict=True)]
-        elif input_psf is not None:
+        elif given:  # stated by the caller: the header cards are not read
             psfs = self._per_input_psfs(input_psf, self.source_, len(cutouts), "input_psf")
         if warn:
             warn_unknown_psf(psfs, self.bands_, self.source_, what)
@@ -661,8 +663,8 @@ class Survey2Survey:
             if len(value) != n:
                 msg = f"{name} as a list gives one PSF per input: {n} expected, got {len(value)}"
                 raise InvalidOptionError(msg)
-            return [resolve_target_psf(v, survey, self.bands_, what=name) for v in value]
-        return [resolve_target_psf(value, survey, self.bands_, what=name)] * n
+            return [resolve_psf(v, survey, self.bands_, what=name) for v in value]
+        return [resolve_psf(value, survey, self.bands_, what=name)] * n
 
     def _identity(self):
         """What identifies this fitted model (hashed into ``S2SHASH``)."""
