@@ -38,6 +38,7 @@ __all__ = [
     "TrainingDataError",
     "WeightsFileError",
     "NotFittedError",
+    "NotCalibratedError",
     "ImageTooSmallError",
     "MetricError",
     "ApertureError",
@@ -148,6 +149,10 @@ class WeightsFileError(Survey2SurveyError, OSError):
 
 class NotFittedError(Survey2SurveyError, RuntimeError):
     """A model was used before it was fitted."""
+
+
+class NotCalibratedError(NotFittedError):
+    """Samples or aperture errors were asked of a model whose uncertainty is not calibrated."""
 
 
 class ImageTooSmallError(InputError):

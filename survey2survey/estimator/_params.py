@@ -8,7 +8,7 @@ from ..exceptions import InvalidOptionError
 from ..surveys import get_survey
 from ..utils._validation import check_bool, check_choice, check_int, check_number, parse_bands
 from ._codec import codec_from_dict, make_codec
-from ._uncertainty import UncertaintyModel
+from ._uncertainty import uncertainty_model_from_dict
 
 __all__ = ["PRECISIONS", "MODES", "OUTPUT_GRIDS", "FLUX_RECIPE", "PAPER_RECIPE",
            "WARM_START_PARAMS", "with_training_params", "check_params",
@@ -265,5 +265,4 @@ def fitted_state(checked, state, translators, *, what):
     return {"codec": codec,
             "training_shape": tuple(check_int(v, "training_shape", minimum=1) for v in shape),
             "n_rejected": check_int(state["n_rejected"], "n_rejected", minimum=0),
-            "uncertainty_model": (None if uncertainty is None else
-                                  UncertaintyModel.from_dict(uncertainty, len(checked["bands"])))}
+            "uncertainty_model": uncertainty_model_from_dict(uncertainty, len(checked["bands"]))}

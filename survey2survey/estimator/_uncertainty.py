@@ -24,12 +24,29 @@ from scipy.optimize import minimize
 
 from ..exceptions import InvalidDataError
 
-__all__ = ["UncertaintyModel", "input_noise"]
+__all__ = ["UncertaintyModel", "input_noise", "uncertainty_model_from_dict"]
 
 #: pixels per band used in the likelihood fit (a random subset beyond this)
 MAX_PIXELS = 400_000
 #: the fraction of a Gaussian within one sigma
 GAUSSIAN_COVERAGE = 0.6827
+
+
+def uncertainty_model_from_dict(state, n_bands):
+    """
+    The calibrated uncertainty model of an archive's state (None: none).
+
+    Archives since 0.3 hold a `~survey2survey.estimator._posterior.PosteriorModel`
+    (``kind: posterior``); older ones the per-pixel `UncertaintyModel`, still
+    used as it was calibrated.
+    """
+    if state is None:
+        return None
+    if state.get("kind") == "posterior":
+        from ._posterior import PosteriorModel
+
+        return PosteriorModel.from_dict(state, n_bands)
+    return UncertaintyModel.from_dict(state, n_bands)
 
 
 def input_noise(cutout):

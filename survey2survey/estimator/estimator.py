@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from astropy.nddata import NDData
 from astropy.table import Table
-from astropy.utils.exceptions import AstropyUserWarning
+from astropy.utils.exceptions import AstropyDeprecationWarning, AstropyUserWarning
 
 from ..exceptions import (
     ImageTooSmallError,
@@ -52,6 +52,7 @@ from ._params import (
     new_translators,
     with_training_params,
 )
+from ._posterior import PROBE_AMPLITUDE, PosteriorModel
 from ._provenance import output_cutout, provenance_header
 from ._psfs import (
     OutOfTrainingRangeWarning,
@@ -62,8 +63,15 @@ from ._psfs import (
     warn_ignored_bands,
     warn_unknown_psf,
 )
+from ._sampling import (
+    aperture_table,
+    calibration_target_psfs,
+    noise_probes,
+    posterior_samples,
+    require_posterior,
+)
 from ._scoring import score_rows
-from ._uncertainty import UncertaintyModel, input_noise
+from ._uncertainty import input_noise
 
 __all__ = ["Survey2Survey", "PAPER_STRETCH", "PAPER_Q"]
 
@@ -518,9 +526,7 @@ class Survey2Survey:
             raise InputError(msg)
         if output is not None:
             check_not_an_input(output, items)
-        warn_ignored_bands(items, self.bands_, "input")
-        cutouts = _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input",
-                                              pixel_scale=True, resample=resample)
+        cutouts = self._read_inputs(items, resample)
         outputs = self._translate_cutouts(cutouts, "input", uncertainty=uncertainty,
                                           n_samples=n_samples, batch_size=batch_size,
                                           progress=progress, target_psf=target_psf,
@@ -532,6 +538,158 @@ class Survey2Survey:
             return returned_kind(outputs[0], data, self.bands_)
         return [returned_kind(o, item, self.bands_)
                 for o, item in zip(outputs, items, strict=True)]
+
+    def _read_inputs(self, items, resample):
+        warn_ignored_bands(items, self.bands_, "input")
+        return _inputs.read_in_survey_unit(items, self.bands_, self.source_, "input",
+                                           pixel_scale=True, resample=resample)
+
+    def sample(self, data, n_samples=16, *, noise=True, seed=None, batch_size=None,
+               resample=False, input_psf=None, target_psf=None, precision=None,
+               progress=None):
+        """
+        Plausible target-survey images of each input: posterior draws plus the target's noise.
+
+        Each sample is the mean translation (what `transform` returns) plus a
+        draw of its error (the calibrated error model of
+        `calibrate_uncertainty`: the input noise as the network passes it on,
+        and a fractional model error correlated between bands), plus, with
+        ``noise``, the target survey's noise: sky and Poisson variance and the
+        pixel-to-pixel correlation measured on the calibration targets. The
+        network runs once per input; the draws cost a few FFTs each. The mean
+        of many samples converges to the mean translation.
+
+        Parameters
+        ----------
+        data : cutout or list of cutouts
+            As for `transform`.
+        n_samples : int, optional
+            Samples per input.
+        noise : bool, optional
+            Add the target survey's noise (False: posterior draws of the
+            noise-free image at the target PSF).
+        seed : int, optional
+            Seed of the draws (default: the estimator's ``seed``); the same
+            seed gives the same samples.
+        batch_size, resample, input_psf, target_psf, precision, progress
+            As for `transform`.
+
+        Returns
+        -------
+        list
+            For one input, ``n_samples`` results of the kind `transform`
+            returns (same WCS, units and provenance; ``S2SSAMP``, ``S2SNSAMP``
+            and ``S2SNOISE`` cards; with ``noise``, the target noise as
+            uncertainty); for a list of inputs, one such list per input.
+
+        Raises
+        ------
+        survey2survey.exceptions.NotCalibratedError
+            If the model's uncertainty is not calibrated (`calibrate_uncertainty`).
+
+        Examples
+        --------
+        >>> from survey2survey import Survey2Survey
+        >>> from survey2survey.datasets import make_survey_pairs
+        >>> pairs = make_survey_pairs(12, bands="r", seed=3, source_size=40,
+        ...                           target_grid="source", progress=False)
+        >>> model = Survey2Survey(bands="r", epochs=1).fit(pairs[:8], progress=False)
+        >>> model = model.calibrate_uncertainty(pairs[8:], progress=False)
+        >>> samples = model.sample(pairs[8].source, n_samples=4, progress=False)
+        >>> len(samples), samples[0].shape
+        (4, (40, 40))
+        """
+        posterior = require_posterior(self, "sample")
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        noise = check_bool(noise, "noise")
+        seed = check_int(self.seed if seed is None else seed, "seed", minimum=0)
+        single = _inputs.is_single(data)
+        items = [data] if single else _inputs.as_list(data, "input")
+        cutouts = self._read_inputs(items, check_bool(resample, "resample"))
+        means = self._translate_cutouts(
+            cutouts, "input", uncertainty=False, n_samples=0, batch_size=batch_size,
+            progress=check_bool(progress, "progress", allow_none=True), target_psf=target_psf,
+            input_psf=input_psf, precision=precision, to_target_grid=False)
+        rng = np.random.default_rng(seed)
+        results = []
+        for cutout, mean, item in zip(cutouts, means, items, strict=True):
+            samples = posterior_samples(posterior, mean, self._input_sigma(cutout), n_samples,
+                                        rng, noise=noise)
+            if self.output_grid == "target":
+                samples = [self._to_target_grid(s) for s in samples]
+            results.append([returned_kind(s, item, self.bands_) for s in samples])
+        return results[0] if single else results
+
+    def aperture_photometry(self, data, apertures, *, batch_size=None, resample=False,
+                            input_psf=None, target_psf=None, precision=None, progress=None):
+        """
+        Aperture fluxes of the translation with calibrated 1-sigma errors.
+
+        The fluxes are those of the mean translation (what `transform`
+        returns); their errors come from the calibrated error model
+        (`calibrate_uncertainty`) summed over each aperture with its pixel
+        correlations (exact for the model, no sampling noise), times the
+        factor calibrated at that aperture radius: 68% of held-out apertures
+        fall within them. They are errors against the noise-free sky at the
+        output PSF, to be compared with the truth or with a deep image's flux
+        (add that image's own aperture noise).
+
+        Parameters
+        ----------
+        data : cutout
+            One input, as for `transform` (a list gives a list of tables).
+        apertures : `photutils.aperture.Aperture`
+            Pixel apertures on the output grid (the input's), or sky apertures
+            (converted with the output WCS).
+        batch_size, resample, input_psf, target_psf, precision, progress
+            As for `transform`.
+
+        Returns
+        -------
+        `~astropy.table.QTable`
+            One row per aperture position: ``id``, ``xcenter``, ``ycenter``,
+            ``sky_center``, ``radius`` (effective, arcsec), ``masked_pixels``
+            and ``flux_<band>``, ``flux_err_<band>`` in the output unit.
+
+        Raises
+        ------
+        survey2survey.exceptions.NotCalibratedError
+            If the model's uncertainty is not calibrated.
+        survey2survey.exceptions.InvalidOptionError
+            If ``apertures`` is not a photutils aperture, or the model outputs
+            on the target grid (``output_grid='target'``).
+
+        Examples
+        --------
+        >>> from photutils.aperture import CircularAperture
+        >>> from survey2survey import Survey2Survey
+        >>> from survey2survey.datasets import make_survey_pairs
+        >>> pairs = make_survey_pairs(12, bands="r", seed=3, source_size=40,
+        ...                           target_grid="source", progress=False)
+        >>> model = Survey2Survey(bands="r", epochs=1).fit(pairs[:8], progress=False)
+        >>> model = model.calibrate_uncertainty(pairs[8:], progress=False)
+        >>> table = model.aperture_photometry(pairs[8].source,
+        ...                                   CircularAperture((19.5, 19.5), r=5.0),
+        ...                                   progress=False)
+        >>> table.colnames[-2:]
+        ['flux_r', 'flux_err_r']
+        """
+        posterior = require_posterior(self, "aperture_photometry")
+        if self.output_grid == "target":
+            msg = ("aperture_photometry measures on the input's grid; use a model with "
+                   "output_grid='source'")
+            raise InvalidOptionError(msg)
+        single = _inputs.is_single(data)
+        items = [data] if single else _inputs.as_list(data, "input")
+        cutouts = self._read_inputs(items, check_bool(resample, "resample"))
+        means = self._translate_cutouts(
+            cutouts, "input", uncertainty=False, n_samples=0, batch_size=batch_size,
+            progress=check_bool(progress, "progress", allow_none=True), target_psf=target_psf,
+            input_psf=input_psf, precision=precision, to_target_grid=False)
+        scale = float(self.source_.pixel_scale.to_value("arcsec / pix"))
+        tables = [aperture_table(posterior, mean, self._input_sigma(cutout), apertures, scale)
+                  for cutout, mean in zip(cutouts, means, strict=True)]
+        return tables[0] if single else tables
 
     def _translate_cutouts(self, cutouts, what, **options):
         """Translated cutouts for already-read source cutouts (in the source unit)."""
@@ -550,9 +708,10 @@ class Survey2Survey:
         """
         translator = self.translators_[0]
         calibrated = self.uncertainty_model_ if uncertainty else None
-        # a calibrated model without dropout or ensemble: the input's noise alone
-        sampled = uncertainty and (len(self.translators_) > 1 or calibrated is None
-                                   or _has_dropout(translator))
+        posterior = isinstance(calibrated, PosteriorModel)
+        # a legacy calibrated model without dropout or ensemble: the input's noise alone
+        sampled = uncertainty and not posterior and (
+            len(self.translators_) > 1 or calibrated is None or _has_dropout(translator))
         if sampled and len(self.translators_) == 1:
             check_int(n_samples, "n_samples", minimum=2)
         min_size = self.min_size
@@ -589,9 +748,11 @@ class Survey2Survey:
 
         def finish(result):
             values, spreads = result
-            if calibrated is not None:
-                factor = self.codec_.factor[:, None, None]
-                spreads = [calibrated.apply(factor * input_noise(c), s)
+            if posterior:
+                spreads = [calibrated.pixel_sigma(v, self._input_sigma(c))
+                           for c, v in zip(cutouts, values, strict=True)]
+            elif calibrated is not None:
+                spreads = [calibrated.apply(self._input_sigma(c), s)
                            for c, s in zip(cutouts, spreads, strict=True)]
             provenance = provenance_header(
                 translator=translator.name, params=self._identity(), source=self.source_.name,
@@ -603,20 +764,23 @@ class Survey2Survey:
                        for c, v, s, f, cards in zip(cutouts, values, spreads, outside,
                                                     band_cards, strict=True)]
             if to_target_grid:
-                from ..alignment import regrid
-
-                outputs = [regrid(out, self.target_.pixel_scale, conserve_flux=True)
-                           for out in outputs]
-                for out in outputs:
-                    for band in out.bands:
-                        if out[band].mask is not None and out[band].data.dtype.kind == "f":
-                            out[band].data[out[band].mask] = np.nan  # masked: NaN, as above
-                        out[band].meta.add_history(
-                            f"survey2survey: resampled onto the {self.target_.name} pixel "
-                            f"scale {self.target_.pixel_scale:.4g} (flux-conserving)")
+                outputs = [self._to_target_grid(out) for out in outputs]
             return outputs
 
         return network, finish
+
+    def _to_target_grid(self, out):
+        """An output cutout resampled onto the target survey's pixel scale."""
+        from ..alignment import regrid
+
+        out = regrid(out, self.target_.pixel_scale, conserve_flux=True)
+        for band in out.bands:
+            if out[band].mask is not None and out[band].data.dtype.kind == "f":
+                out[band].data[out[band].mask] = np.nan  # masked: NaN, as above
+            out[band].meta.add_history(
+                f"survey2survey: resampled onto the {self.target_.name} pixel "
+                f"scale {self.target_.pixel_scale:.4g} (flux-conserving)")
+        return out
 
     def _psf_inputs(self, cutouts, what, target_psf, *, warn=True, input_psf=None):
         """
@@ -690,30 +854,37 @@ class Survey2Survey:
 
     # --- uncertainty -----------------------------------------------------------------------------
 
-    def calibrate_uncertainty(self, source, target=None, *, n_samples=16, progress=None):
+    def calibrate_uncertainty(self, source, target=None, *, progress=None, **kwargs):
         """
-        Fit the per-pixel uncertainty of ``transform(..., uncertainty=True)`` on held-out pairs.
+        Fit the translation's error model on held-out pairs: uncertainties and samples.
 
-        An ensemble's or MC-dropout's spread alone describes the network's doubt,
-        not the distance to the sky: most of a translation's error is the
-        input's own noise, which the flux-conserving output passes on. After
-        calibration the uncertainty of each band is ::
+        After calibration, ``transform(..., uncertainty=True)`` attaches a
+        per-pixel 1-sigma uncertainty of the output against the noise-free sky,
+        `aperture_photometry` gives aperture fluxes with calibrated error bars,
+        and `sample` draws plausible target-survey images. The error of a
+        translation is modelled per band as (see :ref:`uncertainty`) ::
 
-            sigma = hypot(a * A * sigma_input, k * spread)
+            e = s * g * (sigma_input n) + f * M+ (K_l * n')
 
-        with ``sigma_input`` the input's uncertainty (its background noise when it
-        has none), ``A`` the unit conversion, ``spread`` the ensemble / dropout
-        spread (none for a single model without dropout: ``k = 0``) and
-        ``(a, k)`` per band maximising the Gaussian likelihood of the residuals
-        against the targets, whose own uncertainties are part of the model. Use
-        pairs the model was not fitted on; the factors are saved with the model.
+        the input's own noise through the translator's *measured* noise
+        transfer ``g(k)`` (from a second translation of the sources with added
+        noise), plus a fractional model error ``f`` of the (smoothed, positive)
+        mean image, correlated over ``l`` pixels and shared by the bands. ``s``,
+        ``f`` and ``l`` maximise the Gaussian likelihood of aperture-flux
+        residuals against the targets (centred and random circles of 1"-8", the
+        targets' own aperture noise included); then one factor per aperture
+        radius and one per pixel class (sky, source) make 68.27% of the
+        residuals fall within their sigma. The target survey's noise (sky
+        variance, Poisson gain, pixel-to-pixel correlation) is measured on the
+        targets, for `sample`. Use pairs the model was not fitted on; the
+        calibration is saved with the model.
 
         Parameters
         ----------
         source, target
             Held-out pairs, as for `fit` (the targets need uncertainties).
-        n_samples : int, optional
-            MC-dropout samples (single models with dropout).
+            PSF-aware models translate each source to its target's PSF (the
+            targets' ``PSFFWHM`` cards, where every target band has one).
         progress : bool, optional
             Show a progress bar.
 
@@ -726,7 +897,8 @@ class Survey2Survey:
         survey2survey.exceptions.InvalidOptionError
             In paper mode (8-bit composites have no flux uncertainty).
         survey2survey.exceptions.InvalidDataError
-            If the targets carry no uncertainty or too few pixels are usable.
+            If the targets carry no uncertainty, the inputs no noise, or too
+            few pixels are usable.
 
         Examples
         --------
@@ -740,6 +912,13 @@ class Survey2Survey:
         >>> out.uncertainty_array.shape
         (1, 40, 40)
         """
+        if kwargs.pop("n_samples", None) is not None:
+            warnings.warn("calibrate_uncertainty(n_samples=...) is no longer used: the error "
+                          "model is measured, not sampled", AstropyDeprecationWarning,
+                          stacklevel=2)
+        if kwargs:
+            msg = f"calibrate_uncertainty() got unexpected keyword argument(s) {sorted(kwargs)}"
+            raise TypeError(msg)
         self._require_fitted()
         if self.codec_.mode != "flux":
             msg = "calibrate_uncertainty needs mode='flux' (paper mode outputs 8-bit composites)"
@@ -748,27 +927,30 @@ class Survey2Survey:
         if any(t.uncertainty_array is None for t in prepared.targets):
             msg = "calibrate_uncertainty needs targets with an uncertainty (1-sigma per pixel)"
             raise InvalidDataError(msg)
-        translator = self.translators_[0]
-        sampled = len(self.translators_) > 1 or _has_dropout(translator)
-        previous, self.uncertainty_model_ = self.uncertainty_model_, None
-        try:
-            translated = self._translate_cutouts(
-                prepared.sources, "source", uncertainty=sampled, n_samples=n_samples,
-                batch_size=None, progress=progress, to_target_grid=False)
-        finally:
-            self.uncertainty_model_ = previous
-        factor = self.codec_.factor[:, None, None]
-        self.uncertainty_model_ = UncertaintyModel.fit(
-            residuals=[o.data - t.data for o, t in zip(translated, prepared.targets, strict=True)],
-            target_sigma=[t.uncertainty_array for t in prepared.targets],
-            input_noise=[factor * input_noise(c) for c in prepared.sources],
-            spreads=[o.uncertainty_array for o in translated] if sampled else None,
+        options = dict(uncertainty=False, n_samples=0, batch_size=None, progress=progress,
+                       to_target_grid=False, warn_out_of_range=False,
+                       target_psf=calibration_target_psfs(prepared.targets, self.codec_))
+        translated = self._translate_cutouts(prepared.sources, "source", **options)
+        sigmas = [self._input_sigma(c) for c in prepared.sources]
+        probes = noise_probes(prepared.sources, int(self.seed))
+        probed = self._translate_cutouts(probes, "source", **options)
+        scale = float(self.source_.pixel_scale.to_value("arcsec / pix"))
+        self.uncertainty_model_ = PosteriorModel.fit(
+            means=[o.data for o in translated],
+            responses=[(p.data - o.data) / PROBE_AMPLITUDE
+                       for p, o in zip(probed, translated, strict=True)],
+            input_sigmas=sigmas, targets=[t.data for t in prepared.targets],
+            target_sigmas=[t.uncertainty_array for t in prepared.targets],
             masks=[s.mask | t.mask for s, t in zip(prepared.sources, prepared.targets,
                                                    strict=True)],
-            seed=int(self.seed))
+            pixel_scale=scale, seed=int(self.seed))
         log.info("uncertainty calibrated on %d pair(s): %r", len(translated),
                  self.uncertainty_model_)
         return self
+
+    def _input_sigma(self, cutout):
+        """``(C, H, W)`` noise of a source-unit input cutout, in the target unit."""
+        return self.codec_.factor[:, None, None] * input_noise(cutout)
 
     # --- score -----------------------------------------------------------------------------------
 
