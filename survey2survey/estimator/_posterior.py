@@ -300,10 +300,16 @@ class PosteriorModel:
         squared = sfft.rfft2(kernel ** 2)
         noise_var = np.clip(grid.convolve(sigma_in ** 2, squared.real), 0.0, None)
         amplitude2 = (self.model_fraction[:, None, None] * _positive_mean(mean)) ** 2
-        if self.redistribution_length > 0:  # (1 - G_L)**2 of the (nearly white) field
-            high = sfft.irfft2(self._high_pass(grid), s=grid.padded)
-            amplitude2 = np.clip(grid.convolve(amplitude2, sfft.rfft2(high ** 2).real), 0.0,
-                                 None)
+        if self.redistribution_length > 0:
+            # h**2 * a**2 is exact for a white field; the correlated field's share of
+            # the high-passed variance corrects it for the correlation
+            high_pass = self._high_pass(grid)
+            high = sfft.irfft2(high_pass, s=grid.padded)
+            _, field_transfer = self._transfers(grid)
+            share = (_field_std(high_pass * field_transfer, grid.padded) ** 2
+                     / np.sum(high ** 2))
+            amplitude2 = share * np.clip(
+                grid.convolve(amplitude2, sfft.rfft2(high ** 2).real), 0.0, None)
         return noise_var + amplitude2
 
     def pixel_sigma(self, mean, input_sigma):
@@ -490,7 +496,7 @@ def _radial_power(images, masks):
             total[band] += np.bincount(index.ravel(), weights=power[band].ravel(),
                                        minlength=len(FREQUENCIES))
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / counts
+        mean = total / (counts * len(images))
     # frequencies no image grid samples: those of the nearest sampled frequency
     for band in range(len(mean)):
         good = np.isfinite(mean[band])
