@@ -45,7 +45,7 @@ def main(argv=None):
             options = ({"psf": "realistic", "seeing_spread": 0.2} if kind == "realistic"
                        else {})
             pairs[kind] = make_survey_pairs(args.n, "sdss", "des", "gri", seed=SEED,
-                                            split="validation", target_grid="source",
+                                            target_grid="source",
                                             progress=False, **options)
             print(f"simulated {args.n} {kind} pairs in {time.perf_counter() - start:.0f} s",
                   flush=True)

@@ -11,6 +11,7 @@ batch. Inputs are never modified.
 
 from .evaluation import *
 from .fidelity import *
+from .noise import *
 from .photometry import *
 from .ssim import *
 from .truth import *
