@@ -63,6 +63,11 @@ REDISTRIBUTION_LENGTHS = (0.0, 1.0, 2.0, 4.0, 8.0)
 SOURCE_APERTURE_SNR = 5.0
 #: half-size of the target-noise correlation table (lags -3..3 pixels)
 LAGS = 3
+#: smaller measured correlations are taken for none: sources too faint to mask on
+#: blank sky correlate it by about 0.016 at every lag, which summed over the 48 lags
+#: of the table would wrongly add ~70% to the noise of large apertures, while the
+#: resampling of a coadd correlates neighbours by 0.1-0.3
+MIN_CORRELATION = 0.05
 #: the mean image is smoothed by this (pixels) before it scales the model part
 SMOOTHING = 1.0
 #: a pixel or aperture counts as a source above this signal-to-noise (target sky noise)
@@ -724,7 +729,7 @@ def _target_correlation(means, targets, target_sigmas, masks, sky_variance):
     Blank sky: pixels at least 3 pixels from any where the mean translation
     exceeds the target's sky noise, where the target is pure noise (and the
     faint sources below that add little). Correlations within the estimate's
-    own noise are taken for none.
+    own noise, or below `MIN_CORRELATION`, are taken for none.
     """
     from scipy.ndimage import binary_dilation
 
@@ -749,7 +754,7 @@ def _target_correlation(means, targets, target_sigmas, masks, sky_variance):
         acf = np.nan_to_num(products / count)
     zero = acf[:, LAGS, LAGS][:, None, None]
     correlation = np.where(zero > 0, acf / np.where(zero > 0, zero, 1.0), 0.0)
-    noise_level = 3.0 / np.sqrt(np.maximum(count, 1.0))
+    noise_level = np.maximum(3.0 / np.sqrt(np.maximum(count, 1.0)), MIN_CORRELATION)
     correlation = np.where(np.abs(correlation) < noise_level, 0.0, correlation)
     correlation = np.clip(correlation, -1.0, 1.0)
     correlation[:, LAGS, LAGS] = 1.0
