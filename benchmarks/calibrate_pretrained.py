@@ -8,7 +8,9 @@ pairs it was never trained on (seed 920019; the DES image on the SDSS grid):
 PSF-aware models on pairs with realistic PSF knowledge and a 0.2 lognormal
 seeing spread, as in their training (``benchmarks/bench_psf.py``), the
 PSF-blind AECNN on the default pairs of its training
-(``benchmarks/bench_fidelity.py``). The weights are unchanged.
+(``benchmarks/bench_fidelity.py``); against the noise-free truth of the pairs
+(``truth=``), which fixes the shape of the error distribution, not only its
+variance. The weights are unchanged.
 
 Usage::
 
@@ -54,7 +56,7 @@ def main(argv=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyUserWarning)
             model.calibrate_uncertainty(list(pairs[kind].sources), list(pairs[kind].targets),
-                                        progress=False)
+                                        truth=list(pairs[kind].target_truths), progress=False)
         print(f"[{name}] calibrated in {time.perf_counter() - start:.0f} s: "
               f"{model.uncertainty_model_!r}", flush=True)
         model.save(args.out / f"sdss-des-{name}.s2s", overwrite=True)

@@ -59,8 +59,10 @@ CORRELATION_LENGTHS = (0.5, 1.0, 2.0, 4.0)
 #: redistribution lengths (pixels) tried: the model part moves flux within about this
 #: distance and conserves it beyond (0: it does not conserve flux)
 REDISTRIBUTION_LENGTHS = (0.0, 1.0, 2.0, 4.0, 8.0)
-#: an aperture counts as on a source above this signal-to-noise (target sky noise)
-SOURCE_APERTURE_SNR = 5.0
+#: apertures fall in classes by their signal-to-noise (mean image over the target's sky
+#: noise) at these edges: blank sky, faint, bright and very bright sources, each with
+#: its own calibration factors (errors grow faster than the noise on bright sources)
+APERTURE_SNR_EDGES = (5.0, 50.0, 500.0)
 #: half-size of the target-noise correlation table (lags -3..3 pixels)
 LAGS = 3
 #: smaller measured correlations are taken for none: sources too faint to mask on
@@ -171,9 +173,8 @@ class PosteriorModel:
     redistribution_length : float
         ``L``, pixels (0: no high-pass).
     radius_factors : array-like
-        ``(2, R)``: ``kappa`` at `APERTURE_RADII` (arcsec) for apertures on blank
-        sky (first row) and on sources (second: aperture signal-to-noise above
-        `SOURCE_APERTURE_SNR`).
+        ``(K, R)``: ``kappa`` at `APERTURE_RADII` (arcsec) for the ``K = 4``
+        aperture classes of `APERTURE_SNR_EDGES` (blank sky first).
     pixel_factors : tuple of float
         ``(kappa_sky, kappa_source)`` of the per-pixel uncertainty.
     sky_variance, inverse_gain : array-like
@@ -203,7 +204,8 @@ class PosteriorModel:
         n = len(self.noise_scale)
         shapes = {"noise_transfer": (self.noise_transfer.shape, (n, len(FREQUENCIES))),
                   "model_fraction": (self.model_fraction.shape, (n,)),
-                  "radius_factors": (self.radius_factors.shape, (2, len(APERTURE_RADII))),
+                  "radius_factors": (self.radius_factors.shape,
+                                     (len(APERTURE_SNR_EDGES) + 1, len(APERTURE_RADII))),
                   "sky_variance": (self.sky_variance.shape, (n,)),
                   "inverse_gain": (self.inverse_gain.shape, (n,)),
                   "correlation": (self.correlation.shape, (n, 2 * LAGS + 1, 2 * LAGS + 1))}
@@ -325,18 +327,18 @@ class PosteriorModel:
         factor = np.where(source, self.pixel_factors[1], self.pixel_factors[0])
         return factor * np.sqrt(variance)
 
-    def radius_factor(self, radius_arcsec, on_source):
-        """``kappa`` at apertures' effective radii (interpolated in log radius), per class."""
+    def radius_factor(self, radius_arcsec, classes):
+        """``kappa`` of apertures (radii interpolated in log radius) of given classes."""
         log_radius = np.log(np.clip(radius_arcsec, 1e-3, None))
-        sky = np.interp(log_radius, np.log(APERTURE_RADII), self.radius_factors[0])
-        source = np.interp(log_radius, np.log(APERTURE_RADII), self.radius_factors[1])
-        return np.where(on_source, source, sky)
+        table = np.stack([np.interp(log_radius, np.log(APERTURE_RADII), row)
+                          for row in self.radius_factors])  # (K, ...)
+        return np.take_along_axis(table, np.asarray(classes)[None], axis=0)[0]
 
-    def on_source(self, mean, weights):
-        """Whether each aperture ``(A, H, W)`` is on a source (signal-to-noise of ``mean``)."""
+    def aperture_class(self, mean, weights):
+        """``(A, C)`` class of each aperture and band (`APERTURE_SNR_EDGES`; 0: blank sky)."""
         flux = np.einsum("ahw,chw->ac", weights, _positive_mean(mean))
         noise = np.sqrt(np.einsum("ahw,c->ac", weights ** 2, self.sky_variance))
-        return np.any(flux > SOURCE_APERTURE_SNR * noise, axis=1)
+        return np.searchsorted(APERTURE_SNR_EDGES, flux / np.where(noise > 0, noise, 1.0))
 
     def aperture_variance(self, mean, input_sigma, weights, band_weights=None, *,
                           calibrated=True, target=False):
@@ -383,8 +385,12 @@ class PosteriorModel:
             variance = variance + _field_variance(grid, spread * combined, field_transfer)
         if calibrated:
             radius = np.sqrt(weights.sum(axis=(-1, -2)) / math.pi) * self.pixel_scale
-            factor = self.radius_factor(radius, self.on_source(mean, weights))
-            variance = variance * (factor[:, None] ** 2 if variance.ndim == 2 else factor ** 2)
+            classes = self.aperture_class(mean, weights)
+            if variance.ndim == 1:  # a band combination: the class of its brightest band
+                classes = classes.max(axis=1)
+            else:
+                radius = radius[:, None]
+            variance = variance * self.radius_factor(radius, classes) ** 2
         return variance
 
     @staticmethod
@@ -424,7 +430,7 @@ class PosteriorModel:
 
     @classmethod
     def fit(cls, means, responses, input_sigmas, targets, target_sigmas, masks, pixel_scale,
-            *, seed=0):
+            *, truths=None, seed=0):
         """
         Fit the model on held-out pairs (lists of ``(C, H, W)`` arrays, target units).
 
@@ -444,6 +450,13 @@ class PosteriorModel:
             True where a pixel is not used.
         pixel_scale : float
             Arcsec per pixel.
+        truths : list, optional
+            The noise-free targets (simulated pairs): the error model is then
+            fitted to the errors themselves rather than to residuals against
+            noisy targets, which cannot tell the shape of the error
+            distribution (heavy-tailed errors behind Gaussian target noise
+            come out over-covered). The target-noise model still comes from
+            the targets.
         seed : int, optional
             Seed of the random aperture positions.
         """
@@ -451,17 +464,22 @@ class PosteriorModel:
         means = [np.nan_to_num(np.asarray(m, dtype=float)) for m in means]
         masks = [np.asarray(m, dtype=bool) | ~np.isfinite(t) | ~np.isfinite(s)
                  for m, t, s in zip(masks, targets, target_sigmas, strict=True)]
-        residuals = [np.where(k, 0.0, m - np.nan_to_num(t))
-                     for m, t, k in zip(means, targets, masks, strict=True)]
         target_sigmas = [np.where(k, 0.0, np.nan_to_num(s))
                          for s, k in zip(target_sigmas, masks, strict=True)]
+        references = targets if truths is None else truths
+        residuals = [np.where(k, 0.0, m - np.nan_to_num(t))
+                     for m, t, k in zip(means, references, masks, strict=True)]
+        # against the truth the residual holds no target noise
+        residual_sigmas = (target_sigmas if truths is None
+                           else [np.zeros_like(s) for s in target_sigmas])
         sigmas = [np.nan_to_num(np.asarray(s, dtype=float)) for s in input_sigmas]
         n_bands = means[0].shape[0]
         transfer = _noise_transfer(responses, sigmas, masks)
         sky_variance, inverse_gain = _target_noise_level(means, target_sigmas, masks)
         correlation = _target_correlation(means, targets, target_sigmas, masks, sky_variance)
         base = dict(noise_transfer=transfer,
-                    radius_factors=np.ones((2, len(APERTURE_RADII))),
+                    radius_factors=np.ones((len(APERTURE_SNR_EDGES) + 1,
+                                            len(APERTURE_RADII))),
                     pixel_factors=(1.0, 1.0), sky_variance=sky_variance,
                     inverse_gain=inverse_gain, correlation=correlation,
                     pixel_scale=pixel_scale)
@@ -471,14 +489,14 @@ class PosteriorModel:
             raise InvalidDataError(msg)
         unit = cls(**base, noise_scale=np.ones(n_bands), model_fraction=np.ones(n_bands),
                    correlation_length=1.0, redistribution_length=max(REDISTRIBUTION_LENGTHS))
-        terms = apertures.terms(means, sigmas, residuals, target_sigmas, masks, transfer,
+        terms = apertures.terms(means, sigmas, residuals, residual_sigmas, masks, transfer,
                                 correlation, unit)
         scale, fraction, (length, redistribution) = _likelihood_fit(terms)
         model = cls(**base, noise_scale=scale, model_fraction=fraction,
                     correlation_length=length, redistribution_length=redistribution)
         model.radius_factors = apertures.radius_factors(model, means, sigmas, residuals,
-                                                        target_sigmas, masks)
-        model.pixel_factors = _pixel_factors(model, means, sigmas, residuals, target_sigmas,
+                                                        residual_sigmas, masks)
+        model.pixel_factors = _pixel_factors(model, means, sigmas, residuals, residual_sigmas,
                                              masks)
         return model
 
@@ -618,8 +636,8 @@ class _Apertures:
         return rows
 
     def radius_factors(self, model, means, sigmas, residuals, target_sigmas, masks):
-        """``(2, R)`` factors: 68.27% coverage of the apertures on sky and on sources."""
-        factors = np.ones((2, len(APERTURE_RADII)))
+        """``(K, R)`` factors: 68.27% coverage of the apertures of each class and radius."""
+        factors = np.ones((len(APERTURE_SNR_EDGES) + 1, len(APERTURE_RADII)))
         for column, radius in enumerate(APERTURE_RADII):
             if radius not in self.radii:
                 factors[:, column] = factors[:, column - 1] if column else 1.0
@@ -629,19 +647,18 @@ class _Apertures:
                 weights = disks * ~masks[k].any(axis=0)
                 grid = model._grid(means[k].shape[-2:])
                 kernels = np.stack([grid.kernel_transfer(c) for c in model.correlation])
-                n_bands = means[k].shape[0]
                 r.append(np.einsum("ahw,chw->ac", weights, residuals[k]))
                 v.append(model.aperture_variance(means[k], sigmas[k], weights,
                                                  calibrated=False))
                 t.append(PosteriorModel._noise_variance(grid, weights, target_sigmas[k] ** 2,
                                                         kernels, None))
-                source.append(np.repeat(model.on_source(means[k], weights)[:, None],
-                                        n_bands, axis=1))
+                source.append(model.aperture_class(means[k], weights))
             r, v, t, source = (np.concatenate(x).ravel() for x in (r, v, t, source))
             pooled = _coverage_factor(r, v, t)
-            for row, chosen in enumerate((~source, source)):
+            for row in range(len(factors)):
+                chosen = source == row
                 factors[row, column] = (_coverage_factor(r[chosen], v[chosen], t[chosen])
-                                        if chosen.sum() >= 20 else pooled)
+                                        if chosen.sum() >= 30 else pooled)
         return factors
 
 

@@ -32,7 +32,7 @@ def make_model(*, fraction=0.1, redistribution=0.0, correlation=None, scale=1.0)
     return PosteriorModel(
         noise_transfer=np.stack([transfer, transfer]), noise_scale=[scale, scale],
         model_fraction=[fraction, fraction], correlation_length=1.0,
-        redistribution_length=redistribution, radius_factors=np.ones((2, 4)),
+        redistribution_length=redistribution, radius_factors=np.ones((4, 4)),
         pixel_factors=(1.0, 1.0), sky_variance=[1.0, 4.0], inverse_gain=[0.1, 0.2],
         correlation=correlation, pixel_scale=0.396)
 
