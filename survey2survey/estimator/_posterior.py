@@ -74,8 +74,10 @@ MIN_CORRELATION = 0.05
 SMOOTHING = 1.0
 #: a pixel or aperture counts as a source above this signal-to-noise (target sky noise)
 SOURCE_SNR = 3.0
-#: random apertures per calibration image and radius (beside the centred one)
+#: random apertures per calibration image and radius (beside those on sources)
 RANDOM_APERTURES = 8
+#: apertures on the brightest sources besides the central one, per calibration image
+SOURCE_APERTURES = 4
 #: how much added input noise measures the noise transfer (a fraction of the input's)
 PROBE_AMPLITUDE = 0.5
 
@@ -483,7 +485,7 @@ class PosteriorModel:
                     pixel_factors=(1.0, 1.0), sky_variance=sky_variance,
                     inverse_gain=inverse_gain, correlation=correlation,
                     pixel_scale=pixel_scale)
-        apertures = _Apertures(means[0].shape[-2:], pixel_scale, len(means), rng)
+        apertures = _Apertures(means, pixel_scale, rng, sky_variance)
         if not apertures.radii:
             msg = "the calibration images are too small for a 1\" aperture"
             raise InvalidDataError(msg)
@@ -588,23 +590,32 @@ def _field_variance(grid, amplitude, transfer):
 
 
 class _Apertures:
-    """The calibration apertures: centred and random circles at `APERTURE_RADII`."""
+    """
+    The calibration apertures at `APERTURE_RADII`: where photometry puts them.
 
-    def __init__(self, shape, pixel_scale, n_images, rng):
-        ny, nx = shape
+    Centred on the sources of each mean image (its centre, where a cutout's
+    target is, and up to `SOURCE_APERTURES` other peaks above 10 sigma of the
+    target's sky noise) and at `RANDOM_APERTURES` random positions, most of
+    them on blank sky. Apertures half on a galaxy are not what users measure,
+    and their errors are not those of centred ones.
+    """
+
+    def __init__(self, means, pixel_scale, rng, sky_variance):
+        ny, nx = means[0].shape[-2:]
         self.radii = [r for r in APERTURE_RADII if r / pixel_scale <= min(ny, nx) / 2 - 1]
-        yy, xx = np.indices(shape)
+        yy, xx = np.indices((ny, nx))
         self.disks = {}
-        self.centers = {}
+        peaks = [_peaks(mean, sky_variance) for mean in means]
         for radius in self.radii:
             pixels = radius / pixel_scale
-            centers = [((ny - 1) / 2, (nx - 1) / 2)] * n_images
             positions = []
-            for center in centers:
+            for image_peaks in peaks:
+                inside = [(y, x) for y, x in image_peaks
+                          if pixels <= y <= ny - 1 - pixels and pixels <= x <= nx - 1 - pixels]
                 ys = rng.uniform(pixels, ny - 1 - pixels, RANDOM_APERTURES)
                 xs = rng.uniform(pixels, nx - 1 - pixels, RANDOM_APERTURES)
-                positions.append([center, *zip(ys, xs, strict=True)])
-            self.centers[radius] = positions
+                positions.append([((ny - 1) / 2, (nx - 1) / 2), *inside,
+                                  *zip(ys, xs, strict=True)])
             self.disks[radius] = [np.stack([(np.hypot(yy - y, xx - x) <= pixels).astype(float)
                                             for y, x in image]) for image in positions]
 
@@ -660,6 +671,20 @@ class _Apertures:
                 factors[row, column] = (_coverage_factor(r[chosen], v[chosen], t[chosen])
                                         if chosen.sum() >= 30 else pooled)
         return factors
+
+
+def _peaks(mean, sky_variance):
+    """Up to `SOURCE_APERTURES` brightest local maxima ``(y, x)`` above 10 sigma, off-centre."""
+    from scipy.ndimage import maximum_filter
+
+    signal = (_positive_mean(mean) / np.sqrt(sky_variance)[:, None, None]).sum(axis=0)
+    ny, nx = signal.shape
+    local = (signal == maximum_filter(signal, size=7)) & (signal > 10.0)
+    ys, xs = np.nonzero(local)
+    far = np.hypot(ys - (ny - 1) / 2, xs - (nx - 1) / 2) > 3
+    ys, xs = ys[far], xs[far]
+    order = np.argsort(signal[ys, xs])[::-1][:SOURCE_APERTURES]
+    return [(float(ys[k]), float(xs[k])) for k in order]
 
 
 def _spectrum_variance(spectrum, transfer, grid):
