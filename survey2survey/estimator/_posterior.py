@@ -7,6 +7,7 @@ noise-free sky at the target PSF by an error field, modelled per band ``b`` as
 the sum of two Gaussian fields::
 
     e_b = s_b * g_b * (sigma_b n_b)  +  f_b * (1 - G_L) * (M+_b (K_l * n))
+          +  t_b * M+_b (K_l * n')
 
 - the **input-noise part**: the input's own noise (its 1-sigma map ``sigma_b``
   in target units, white ``n_b``) passed through the *translator's measured
@@ -21,7 +22,9 @@ the sum of two Gaussian fields::
   0.85-0.94 between bands within 2"), high-passed by ``1 - G_L`` (a
   Gaussian of ``L`` pixels; ``L = 0``: none): a flux-conserving translator
   moves flux by about ``L`` but does not create it, so its fractional
-  errors shrink from 6% at 1" to 1.5% at 8".
+  errors shrink from 6% at 1" to 1.5% at 8". A second, independent field
+  ``n'`` with fraction ``t_b`` carries the errors of the flux itself (what
+  leaves a large aperture into the wings or beyond the border).
 
 A sample of the target survey adds the target's noise,
 ``sqrt(v_b + max(S_b, 0) / gain_b) * (k_b * n'_b)``: sky variance, Poisson
@@ -168,8 +171,8 @@ class PosteriorModel:
     ----------
     noise_transfer : array-like
         ``(C, K)``: the radial noise transfer ``g_b`` on `FREQUENCIES`.
-    noise_scale, model_fraction : array-like
-        ``s_b`` and ``f_b`` per band.
+    noise_scale, model_fraction, flux_fraction : array-like
+        ``s_b``, ``f_b`` and ``t_b`` per band.
     correlation_length : float
         ``l``, pixels.
     redistribution_length : float
@@ -189,12 +192,14 @@ class PosteriorModel:
 
     kind = "posterior"
 
-    def __init__(self, noise_transfer, noise_scale, model_fraction, correlation_length,
+    def __init__(self, noise_transfer, noise_scale, model_fraction, flux_fraction,
+                 correlation_length,
                  redistribution_length, radius_factors, pixel_factors, sky_variance,
                  inverse_gain, correlation, pixel_scale):
         self.noise_transfer = np.asarray(noise_transfer, dtype=float)
         self.noise_scale = np.asarray(noise_scale, dtype=float)
         self.model_fraction = np.asarray(model_fraction, dtype=float)
+        self.flux_fraction = np.asarray(flux_fraction, dtype=float)
         self.correlation_length = float(correlation_length)
         self.redistribution_length = float(redistribution_length)
         self.radius_factors = np.asarray(radius_factors, dtype=float)
@@ -206,6 +211,7 @@ class PosteriorModel:
         n = len(self.noise_scale)
         shapes = {"noise_transfer": (self.noise_transfer.shape, (n, len(FREQUENCIES))),
                   "model_fraction": (self.model_fraction.shape, (n,)),
+                  "flux_fraction": (self.flux_fraction.shape, (n,)),
                   "radius_factors": (self.radius_factors.shape,
                                      (len(APERTURE_SNR_EDGES) + 1, len(APERTURE_RADII))),
                   "sky_variance": (self.sky_variance.shape, (n,)),
@@ -216,7 +222,8 @@ class PosteriorModel:
                 msg = f"{name} has shape {got}, expected {expected}"
                 raise ValueError(msg)
         values = np.concatenate([v.ravel() for v in (
-            self.noise_transfer, self.noise_scale, self.model_fraction, self.radius_factors,
+            self.noise_transfer, self.noise_scale, self.model_fraction, self.flux_fraction,
+            self.radius_factors,
             self.sky_variance, self.inverse_gain)] + [np.array(self.pixel_factors)])
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             msg = "a posterior model needs finite non-negative parameters"
@@ -225,6 +232,7 @@ class PosteriorModel:
     def __repr__(self):
         return (f"PosteriorModel(noise_scale={self.noise_scale.round(3).tolist()}, "
                 f"model_fraction={self.model_fraction.round(4).tolist()}, "
+                f"flux_fraction={self.flux_fraction.round(4).tolist()}, "
                 f"correlation_length={self.correlation_length}, "
                 f"redistribution_length={self.redistribution_length}, "
                 f"radius_factors={self.radius_factors.round(3).tolist()}, "
@@ -289,7 +297,10 @@ class PosteriorModel:
         model_part = self.model_fraction[:, None, None] * _positive_mean(mean) * shared
         if self.redistribution_length > 0:
             model_part = grid.convolve(model_part, self._high_pass(grid))
-        errors += model_part
+        flux_field = grid.convolve(rng.standard_normal((n_samples, 1) + mean.shape[-2:]),
+                                   field_transfer)
+        errors += model_part + (self.flux_fraction[:, None, None] * _positive_mean(mean)
+                                * flux_field)
         draws = mean + errors
         if not noise:
             return draws, None
@@ -319,7 +330,8 @@ class PosteriorModel:
                      / np.sum(high ** 2))
             amplitude2 = share * np.clip(
                 grid.convolve(amplitude2, sfft.rfft2(high ** 2).real), 0.0, None)
-        return noise_var + amplitude2
+        flux2 = (self.flux_fraction[:, None, None] * _positive_mean(mean)) ** 2
+        return noise_var + amplitude2 + flux2
 
     def pixel_sigma(self, mean, input_sigma):
         """``(C, H, W)`` calibrated 1-sigma uncertainty of the mean image against the sky."""
@@ -377,14 +389,18 @@ class PosteriorModel:
         noise_transfer, field_transfer = self._transfers(grid)
         sigma2 = np.nan_to_num(np.asarray(input_sigma, dtype=float)) ** 2
         variance = self._noise_variance(grid, weights, sigma2, noise_transfer, band_weights)
-        amplitude = self.model_fraction[:, None, None] * _positive_mean(mean)
+        positive = _positive_mean(mean)
         spread = _redistributed(grid, weights, self.redistribution_length)
-        if band_weights is None:
-            variance = variance + _field_variance(grid, spread[:, None] * amplitude,
-                                                  field_transfer)
-        else:
-            combined = np.tensordot(np.asarray(band_weights, dtype=float), amplitude, axes=1)
-            variance = variance + _field_variance(grid, spread * combined, field_transfer)
+        for fraction, aperture in ((self.model_fraction, spread), (self.flux_fraction, weights)):
+            amplitude = fraction[:, None, None] * positive
+            if band_weights is None:
+                variance = variance + _field_variance(grid, aperture[:, None] * amplitude,
+                                                      field_transfer)
+            else:
+                combined = np.tensordot(np.asarray(band_weights, dtype=float), amplitude,
+                                        axes=1)
+                variance = variance + _field_variance(grid, aperture * combined,
+                                                      field_transfer)
         if calibrated:
             radius = np.sqrt(weights.sum(axis=(-1, -2)) / math.pi) * self.pixel_scale
             classes = self.aperture_class(mean, weights)
@@ -410,6 +426,7 @@ class PosteriorModel:
         return {"kind": self.kind, "noise_transfer": self.noise_transfer.tolist(),
                 "noise_scale": self.noise_scale.tolist(),
                 "model_fraction": self.model_fraction.tolist(),
+                "flux_fraction": self.flux_fraction.tolist(),
                 "correlation_length": self.correlation_length,
                 "redistribution_length": self.redistribution_length,
                 "radius_factors": self.radius_factors.tolist(),
@@ -490,11 +507,12 @@ class PosteriorModel:
             msg = "the calibration images are too small for a 1\" aperture"
             raise InvalidDataError(msg)
         unit = cls(**base, noise_scale=np.ones(n_bands), model_fraction=np.ones(n_bands),
+                   flux_fraction=np.zeros(n_bands),
                    correlation_length=1.0, redistribution_length=max(REDISTRIBUTION_LENGTHS))
         terms = apertures.terms(means, sigmas, residuals, residual_sigmas, masks, transfer,
                                 correlation, unit)
-        scale, fraction, (length, redistribution) = _likelihood_fit(terms)
-        model = cls(**base, noise_scale=scale, model_fraction=fraction,
+        scale, fraction, flux, (length, redistribution) = _likelihood_fit(terms)
+        model = cls(**base, noise_scale=scale, model_fraction=fraction, flux_fraction=flux,
                     correlation_length=length, redistribution_length=redistribution)
         model.radius_factors = apertures.radius_factors(model, means, sigmas, residuals,
                                                         residual_sigmas, masks)
@@ -697,7 +715,7 @@ def _spectrum_variance(spectrum, transfer, grid):
 
 
 def _likelihood_fit(rows):
-    """``(s, f, l)`` maximising the Gaussian likelihood of the aperture residuals."""
+    """``(s, f, t, (l, L))`` maximising the Gaussian likelihood of the aperture residuals."""
     r = np.concatenate([row[1] for row in rows])          # (N, C)
     noise = np.concatenate([row[2] for row in rows])      # (N, C)
     fields = np.concatenate([row[3] for row in rows])     # (N, C, L)
@@ -707,24 +725,27 @@ def _likelihood_fit(rows):
     lengths = [(length, redistribution) for redistribution in REDISTRIBUTION_LENGTHS
                for length in CORRELATION_LENGTHS]
     for index, length in enumerate(lengths):
-        scales, fractions, total = np.zeros(n_bands), np.zeros(n_bands), 0.0
+        plain = lengths.index((length[0], 0.0))  # the same field without the high-pass
+        scales, fractions, fluxes, total = (np.zeros(n_bands), np.zeros(n_bands),
+                                            np.zeros(n_bands), 0.0)
         for band in range(n_bands):
-            rr, nn, ff, tt = r[:, band], noise[:, band], fields[:, band, index], target[:, band]
+            rr, nn, tt = r[:, band], noise[:, band], target[:, band]
+            ff, gg = fields[:, band, index], fields[:, band, plain]
             floor = 1e-12 * max(float(np.mean(rr ** 2)), 1e-300)
 
-            def nll(logs, rr=rr, nn=nn, ff=ff, tt=tt, floor=floor):
-                variance = tt + np.exp(logs[0]) * nn + np.exp(logs[1]) * ff + floor
+            def nll(logs, rr=rr, nn=nn, ff=ff, gg=gg, tt=tt, floor=floor):
+                variance = (tt + np.exp(logs[0]) * nn + np.exp(logs[1]) * ff
+                            + np.exp(logs[2]) * gg + floor)
                 return float(np.mean(np.log(variance) + rr ** 2 / variance))
 
-            start = [0.0, math.log(1e-3)]
+            start = [0.0, math.log(1e-3), math.log(1e-5)]
             result = minimize(nll, start, method="Nelder-Mead",
-                              options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 600})
-            scales[band] = math.sqrt(math.exp(result.x[0]))
-            fractions[band] = math.sqrt(math.exp(result.x[1]))
+                              options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 900})
+            scales[band], fractions[band], fluxes[band] = np.sqrt(np.exp(result.x))
             total += result.fun
         if best is None or total < best[0]:
-            best = (total, scales, fractions, length)
-    return best[1], best[2], best[3]
+            best = (total, scales, fractions, fluxes, length)
+    return best[1:]
 
 
 def _coverage_factor(residual, model_variance, target_variance):

@@ -23,7 +23,7 @@ from survey2survey.exceptions import InvalidOptionError, NotCalibratedError
 SHAPE = (2, 48, 48)
 
 
-def make_model(*, fraction=0.1, redistribution=0.0, correlation=None, scale=1.0):
+def make_model(*, fraction=0.1, redistribution=0.0, correlation=None, scale=1.0, flux=0.0):
     """A two-band model with a Gaussian noise transfer (1.5 px) and known parameters."""
     transfer = np.exp(-2 * (np.pi * 1.5 * FREQUENCIES) ** 2)
     if correlation is None:
@@ -31,7 +31,7 @@ def make_model(*, fraction=0.1, redistribution=0.0, correlation=None, scale=1.0)
         correlation[:, LAGS, LAGS] = 1.0
     return PosteriorModel(
         noise_transfer=np.stack([transfer, transfer]), noise_scale=[scale, scale],
-        model_fraction=[fraction, fraction], correlation_length=1.0,
+        model_fraction=[fraction, fraction], flux_fraction=[flux, flux], correlation_length=1.0,
         redistribution_length=redistribution, radius_factors=np.ones((4, 4)),
         pixel_factors=(1.0, 1.0), sky_variance=[1.0, 4.0], inverse_gain=[0.1, 0.2],
         correlation=correlation, pixel_scale=0.396)
@@ -49,10 +49,10 @@ def disks(radii, center=(23.5, 23.5)):
                      for r in radii])
 
 
-@pytest.mark.parametrize("redistribution", [0.0, 3.0])
-def test_draws_have_the_model_variance(redistribution):
+@pytest.mark.parametrize(("redistribution", "flux"), [(0.0, 0.0), (3.0, 0.02)])
+def test_draws_have_the_model_variance(redistribution, flux):
     """Aperture sums of many draws scatter as `aperture_variance` says (the model is exact)."""
-    model = make_model(redistribution=redistribution)
+    model = make_model(redistribution=redistribution, flux=flux)
     mean, sigma = galaxy(), np.full(SHAPE, 2.0)
     draws, _ = model.draw(mean, sigma, 600, np.random.default_rng(1), noise=False)
     weights = disks([2.5, 5.0, 10.0])
@@ -156,19 +156,25 @@ def test_fit_calibrates_aperture_coverage_against_the_truth():
         return out
 
     calibration, heldout = pairs(40), pairs(40)
-    fitted = PosteriorModel.fit(
-        means=[p[1] for p in calibration], responses=[p[4] for p in calibration],
-        input_sigmas=[p[2] for p in calibration], targets=[p[3] for p in calibration],
-        target_sigmas=[truth_model.target_sigma(p[0]) for p in calibration],
-        masks=[np.zeros(SHAPE, bool)] * 40, pixel_scale=0.396, seed=0)
-    assert fitted.sky_variance == pytest.approx([1.0, 4.0], rel=0.05)
-    z = []
-    for truth, mean, sigma, _, _ in heldout:
-        weights = disks([r / 0.396 for r in APERTURE_RADII[:3]])
-        error = np.einsum("chw,ahw->ac", mean - truth, weights)
-        z.append(error / np.sqrt(fitted.aperture_variance(mean, sigma, weights)))
-    coverage = np.mean(np.abs(np.concatenate(z)) < 1)
-    assert 0.6 < coverage < 0.76, coverage
+    common = dict(means=[p[1] for p in calibration], responses=[p[4] for p in calibration],
+                  input_sigmas=[p[2] for p in calibration],
+                  targets=[p[3] for p in calibration],
+                  target_sigmas=[truth_model.target_sigma(p[0]) for p in calibration],
+                  masks=[np.zeros(SHAPE, bool)] * 40, pixel_scale=0.396, seed=0)
+    weights = disks([r / 0.396 for r in APERTURE_RADII[:3]])
+
+    def heldout_coverage(model):
+        z = []
+        for truth, mean, sigma, _, _ in heldout:
+            error = np.einsum("chw,ahw->ac", mean - truth, weights)
+            z.append(error / np.sqrt(model.aperture_variance(mean, sigma, weights)))
+        return np.mean(np.abs(np.concatenate(z)) < 1)
+
+    against_truth = PosteriorModel.fit(**common, truths=[p[0] for p in calibration])
+    assert against_truth.sky_variance == pytest.approx([1.0, 4.0], rel=0.05)
+    assert 0.6 < heldout_coverage(against_truth) < 0.76
+    against_targets = PosteriorModel.fit(**common)
+    assert 0.5 < heldout_coverage(against_targets) < 0.86
 
 
 # --- the estimator verbs ---------------------------------------------------------------------
