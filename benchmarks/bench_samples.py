@@ -194,7 +194,10 @@ def sample_rows(model, heldout, means, sigmas_in, n_sampled, rng):
         [np.einsum("schw,ahw->", samples[i], weights) / N_SAMPLES
          / np.einsum("chw,ahw->", mean_images[i], weights) for i in range(len(index))]))
     # band-sum noise fields on blank sky, each against the truth
+    sdss = stack([heldout.pairs.sources[int(k)] for k in index]) * model.codec_.factor[
+        :, None, None]
     fields = {"DES noise (DES - truth)": (des - truth).sum(axis=1),
+              "do nothing (SDSS - truth)": sdss.sum(axis=1) - truth.sum(axis=1),
               "added target noise": added[:, 0].sum(axis=1),
               "sample - truth": samples[:, 0].sum(axis=1) - truth.sum(axis=1),
               "mean image - truth": mean_images.sum(axis=1) - truth.sum(axis=1)}

@@ -339,7 +339,8 @@ class PosteriorModel:
         source = np.nan_to_num(np.asarray(mean, dtype=float)) > \
             SOURCE_SNR * np.sqrt(self.sky_variance)[:, None, None]
         factor = np.where(source, self.pixel_factors[1], self.pixel_factors[0])
-        return factor * np.sqrt(variance)
+        # an unknown input noise is never taken for none
+        return np.where(np.isnan(input_sigma), np.nan, factor * np.sqrt(variance))
 
     def radius_factor(self, radius_arcsec, classes):
         """``kappa`` of apertures (radii interpolated in log radius) of given classes."""

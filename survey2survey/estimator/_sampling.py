@@ -110,7 +110,8 @@ def aperture_table(model, mean, input_sigma, apertures, pixel_scale):
     One row per aperture position: ``id``, ``xcenter``, ``ycenter``,
     ``sky_center``, ``radius`` (effective, arcsec), ``masked_pixels``, and
     ``flux_<band>``, ``flux_err_<band>`` per band in the output unit. Masked
-    pixels count as zero (their number is in ``masked_pixels``).
+    pixels count as zero (their number is in ``masked_pixels``); an aperture
+    over pixels whose input noise is unknown (NaN) has a NaN error.
     """
     reference = mean[mean.bands[0]]
     wcs = reference.wcs.celestial
@@ -125,6 +126,10 @@ def aperture_table(model, mean, input_sigma, apertures, pixel_scale):
                     np.nan_to_num(np.asarray(mean.data, dtype=float)))
     fluxes = np.einsum("ahw,chw->ac", weights, data)
     errors = np.sqrt(model.aperture_variance(data, input_sigma, weights))
+    # apertures over pixels of unknown input noise have an unknown error
+    unknown = np.einsum("ahw,chw->ac", (weights > 0).astype(float),
+                        np.isnan(input_sigma).astype(float)) > 0
+    errors = np.where(unknown, np.nan, errors)
     positions = np.atleast_2d(pixel.positions)
     table = QTable()
     table["id"] = np.arange(1, len(weights) + 1)

@@ -1423,6 +1423,70 @@ def calibrated(ctx):
     return model.calibrate_uncertainty(ctx.pairs[3:8], progress=False)
 
 
+# --- Survey2Survey.sample and aperture_photometry (#19) -----------------------------------
+
+def _aperture():
+    from photutils.aperture import CircularAperture
+
+    return CircularAperture((10.0, 10.0), r=3.0)
+
+
+SAMPLING_CASES = [
+    pytest.param(lambda c: ((c.source,), {"n_samples": 0}), InvalidOptionError, "n_samples",
+                 id="19-zero-samples"),
+    pytest.param(lambda c: ((c.source,), {"n_samples": 2.5}), InvalidOptionError, "n_samples",
+                 id="19-fractional-samples"),
+    pytest.param(lambda c: ((c.source,), {"seed": -1}), InvalidOptionError, "seed",
+                 id="19-negative-seed"),
+    pytest.param(lambda c: ((c.source,), {"noise": "yes"}), InvalidOptionError, "noise",
+                 id="19-noise-not-bool"),
+    pytest.param(lambda c: ((c.source,), {"n_samples": 2, "target_psf": 1.0}),
+                 InvalidOptionError, "PSF-aware", id="19-target-psf-psf-blind"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), SAMPLING_CASES)
+def test_sample(ctx, calibrated, build, expected, phrase):
+    args, kwargs = build(ctx)
+    _check(calibrated.sample, args, dict(kwargs, progress=False), expected, phrase)
+
+
+APERTURE_CASES = [
+    pytest.param(lambda c: ((c.source, [(10, 10)]), {}), InvalidOptionError,
+                 "photutils aperture", id="19-not-an-aperture"),
+    pytest.param(lambda c: ((c.source, "r=3"), {}), InvalidOptionError,
+                 "photutils aperture", id="19-aperture-as-text"),
+]
+
+
+@pytest.mark.parametrize(("build", "expected", "phrase"), APERTURE_CASES)
+def test_aperture_photometry(ctx, calibrated, build, expected, phrase):
+    args, kwargs = build(ctx)
+    _check(calibrated.aperture_photometry, args, dict(kwargs, progress=False), expected,
+           phrase)
+
+
+def test_sampling_an_uncalibrated_model_is_refused(ctx):
+    """sample and aperture_photometry before calibrate_uncertainty: NotCalibratedError."""
+    from survey2survey.exceptions import NotCalibratedError
+
+    for call, args in ((ctx.model.sample, (ctx.source,)),
+                       (ctx.model.aperture_photometry, (ctx.source, _aperture()))):
+        _check(call, args, {"progress": False}, NotCalibratedError, "calibrate_uncertainty")
+
+
+def test_unknown_input_noise_gives_unknown_aperture_errors(ctx, calibrated):
+    """A NaN input sigma inside an aperture makes its error NaN, never a number (#19)."""
+    from photutils.aperture import CircularAperture
+
+    apertures = CircularAperture([(5.0, 4.0), (14.0, 14.0)], r=2.0)
+    table = calibrated.aperture_photometry(_nan_sigma_at(ctx, 4, 5), apertures,
+                                           progress=False)
+    for band in BANDS:
+        assert np.isnan(table[f"flux_err_{band}"][0])
+        assert np.isfinite(table[f"flux_err_{band}"][1])
+
+
 def _nan_sigma_at(c, y, x):
     sigma = np.full((SIZE, SIZE), 0.05)
     sigma[y, x] = np.nan
