@@ -7,6 +7,7 @@ Every reader of a file layout ends in `make_band` (a new, checked
 is); `check_bands_overlap` checks a finished cutout.
 """
 
+import functools
 import re
 import warnings
 
@@ -101,8 +102,14 @@ def parse_unit(value, what):
     return unit
 
 
+@functools.lru_cache(maxsize=256)
 def unit_to_string(unit):
-    """``BUNIT`` text for ``unit``: FITS-standard where possible (``nmgy`` is not)."""
+    """
+    ``BUNIT`` text for ``unit``: FITS-standard where possible (``nmgy`` is not).
+
+    Cached: astropy's FITS formatter searches for close unit names before it
+    refuses a non-FITS unit such as ``nmgy`` (about 3 ms each time).
+    """
     try:
         return unit.to_string("fits")
     except ValueError:
@@ -237,15 +244,21 @@ def _uncertainty(uncertainty, shape, what, unit=None):
     return kind(array, unit=given)
 
 
-def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, band):
-    """Build one validated band as a new CCDData (never sharing memory with the input)."""
+def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, band,
+              own_wcs=False):
+    """
+    Build one validated band as a new CCDData (never sharing memory with the input).
+
+    ``own_wcs``: ``wcs`` is a WCS the caller has just parsed and hands over (not copied).
+    """
     name = f"{what} band {band!r}"
     data = real_array(data, name)
     if data.ndim != 2:
         msg = f"{name} must be a 2-D image, got shape {data.shape}"
         raise InvalidDataError(msg)
     _check_finite(data, name)
-    wcs = celestial_wcs(wcs, what=name).deepcopy()
+    checked = celestial_wcs(wcs, what=name, copy=False)
+    wcs = checked if own_wcs and checked is wcs else checked.deepcopy()
     wcs.pixel_shape = data.shape[::-1]
     nonfinite = ~np.isfinite(data)
     if mask is not None:
