@@ -40,6 +40,7 @@ from ..utils._validation import (
 )
 from . import _inputs
 from ._archive import read_archive, write_archive
+from ._batching import auto_batch_size, auto_tile_size, network_shape
 from ._codec import make_codec
 from ._inference import tiling_options, translate_arrays
 from ._pairs import align_to_sources, prepare_pairs, warn_rejections
@@ -559,14 +560,15 @@ class Survey2Survey:
         for k, cutout in enumerate(cutouts):
             _check_transformable(cutout, f"{what}[{k}]" if len(cutouts) > 1 else what,
                                  min_size, translator.name)
+        batch_size = check_int(batch_size, "batch_size", minimum=1, allow_none=True)
+        precision = check_choice(self.precision if precision is None else precision,
+                                 PRECISIONS, "precision")
         tiling = tiling_options(self.tile_size, self.overlap, self.blend,
                                 receptive_field=getattr(translator, "receptive_field", None),
                                 min_size=min_size, training_shape=self.training_shape_)
-        default_batch = getattr(translator, "inference_batch_size", 16) or 16
-        batch_size = check_int(default_batch if batch_size is None else batch_size,
-                               "batch_size", minimum=1)
-        precision = check_choice(self.precision if precision is None else precision,
-                                 PRECISIONS, "precision")
+        if self.tile_size is None and any(max(c.shape) > tiling[0] for c in cutouts):
+            # fields: tiles as large as the device holds (the overlap stays the same)
+            tiling = (auto_tile_size(translator, precision, floor=tiling[0]),) + tiling[1:]
         codec = self.codec_
         psfs, targets, band_cards = self._psf_inputs(cutouts, what, target_psf,
                                                      warn=warn_out_of_range,
@@ -577,6 +579,9 @@ class Survey2Survey:
         _inputs.check_encoded(arrays, cutouts, what)
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
                    for a, c in zip(arrays, cutouts, strict=True)]
+        if batch_size is None and arrays:  # from the activation size and the device
+            batch_size = auto_batch_size(translator, network_shape(arrays, tiling[0]),
+                                         precision)
         if warn_out_of_range:
             _warn_out_of_range(outside, what)
 
