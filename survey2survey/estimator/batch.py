@@ -68,6 +68,8 @@ PARTITIONS_PER_TASK = 4
 #: dask tasks per worker at least (when there are enough inputs): every worker gets work, and
 #: one that finishes early takes another task rather than idling behind a long one
 TASKS_PER_WORKER = 2
+#: torch threads of each dask worker process; None: its host's cores shared by the workers there
+WORKER_TORCH_THREADS = None
 #: estimators loaded from model files in this process (a dask worker), most recent last
 _MODELS = collections.OrderedDict()
 _MODELS_LOCK = threading.Lock()
@@ -458,14 +460,15 @@ def _usable_cores():
         return os.cpu_count() or 1
 
 
-def worker_torch_threads(workers_per_host):
+def worker_torch_threads(workers_per_host, fixed=None):
     """
     Torch threads for this dask worker: its host's cores shared by the workers on it.
 
     dask starts workers with ``OMP_NUM_THREADS=1``, so torch would use one core
     per worker however many the machine has; with one worker per machine it
-    gets them all, with two per machine half each. None outside a distributed
-    worker, or where the layout is unknown (nothing is changed then).
+    gets them all, with two per machine half each (``fixed``, from
+    `WORKER_TORCH_THREADS`, overrides). None outside a distributed worker
+    process, or where the layout is unknown (nothing is changed then).
     """
     if "Dask Worker process" not in multiprocessing.current_process().name:
         return None  # an in-process (threads) worker: torch's threads are the caller's
@@ -475,6 +478,8 @@ def worker_torch_threads(workers_per_host):
         worker = get_worker()
     except (ImportError, ValueError):
         return None
+    if fixed is not None:
+        return int(fixed)
     count = (workers_per_host or {}).get(_host(worker.address))
     if not count:
         return None
@@ -483,7 +488,8 @@ def worker_torch_threads(workers_per_host):
 
 def _run_task(model, entries, settings):
     """One dask task: a chunk of ``(index, item, output path)`` through the pipeline."""
-    threads = worker_torch_threads(settings.get("workers_per_host"))
+    threads = worker_torch_threads(settings.get("workers_per_host"),
+                                   settings.get("torch_threads"))
     if threads is not None:
         import torch
 
@@ -521,7 +527,7 @@ def _run_dask(model, todo, settings, *, scheduler, num_workers, bar):
         from distributed import as_completed
 
         n_workers, hosts = _cluster_layout(scheduler)
-        settings = dict(settings, workers_per_host=hosts)
+        settings = dict(settings, workers_per_host=hosts, torch_threads=WORKER_TORCH_THREADS)
         chunks = _partitions(todo, _task_size(len(todo), batch_size, n_workers))
 
         if not isinstance(model, (str, os.PathLike)):
