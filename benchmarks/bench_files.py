@@ -15,7 +15,8 @@ alike), best of ``--repeats``:
   included) on the already encoded batch, bf16 autocast + channels_last, at its
   best batch (searched over 1, 2, 4, 8, 16 before timing);
 - ``plain script``: the unavoidable work a user's script does: astropy reads
-  the SCI arrays and headers, the codec encodes them, the network runs as in
+  the SCI arrays and headers, the codec encodes them (with the PSFs of the
+  headers' ``PSFFWHM`` cards, as ``transform`` does), the network runs as in
   ``model alone``, the codec decodes, astropy writes each output (the input's
   SCI headers with the output unit) - the baseline of every ratio;
 - ``transform (memory)``: ``Survey2Survey.transform`` on the cutouts read once;
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -45,8 +47,17 @@ from astropy.io import fits
 
 from survey2survey import Survey2Survey, transform_many
 from survey2survey.datasets import make_survey_pairs
+from survey2survey.estimator._batching import auto_batch_size
+from survey2survey.estimator._psfs import band_psf_array
 from survey2survey.io import read_cutout, write_cutout
 from survey2survey.translators.base import _cpu_has_fast_bf16
+
+
+def header_psfs(headers, model):
+    """The ``(C, 4)`` PSF array of the input from its SCI headers (as ``transform`` reads it)."""
+    bands = {band: SimpleNamespace(meta=header) for band, header in zip(
+        model.bands_, headers, strict=True)}
+    return band_psf_array(bands, model.source_, model.bands_)
 
 
 def plain_network(translator, encoded, batch, device):
@@ -71,7 +82,8 @@ def plain_script(model, inputs, out_dir, batch, device):
             sci = [hdu for hdu in hdul if hdu.name == "SCI"]
             headers.append([hdu.header for hdu in sci])
             images.append(np.stack([hdu.data for hdu in sci]).astype(float))
-    encoded = torch.from_numpy(np.stack([codec.encode_source(image) for image in images]))
+    encoded = torch.from_numpy(np.stack([codec.encode_source(image, header_psfs(heads, model))
+                                         for image, heads in zip(images, headers, strict=True)]))
     values = [codec.decode(v) for v in plain_network(translator, encoded, batch, device)]
     for path, heads, value in zip(inputs, headers, values, strict=True):
         hdus = [fits.PrimaryHDU()]
@@ -113,10 +125,10 @@ def main(argv=None):
     translator = model.translators_[0]
     device = translator.device
     cutouts = [read_cutout(path) for path in inputs]
-    encoded = torch.from_numpy(np.stack([model.codec_.encode_source(c.data) for c in cutouts]))
+    encoded = torch.from_numpy(np.stack([model.codec_.encode_source(
+        c.data, header_psfs([c[b].meta for b in model.bands_], model)) for c in cutouts]))
     batch, searched = best_batch(translator, encoded, device)
-    auto = model._inference_batch(cutouts[0].shape, None) \
-        if hasattr(model, "_inference_batch") else None
+    auto = auto_batch_size(translator, cutouts[0].shape, "auto")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}; "
           f"{args.n} files of 150x150x3 ({model.translators_[0].name}); plain network s per "
           f"batch size: " + ", ".join(f"{k}: {v:.2f}" for k, v in searched.items())

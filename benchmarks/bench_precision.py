@@ -27,6 +27,7 @@ import torch
 from survey2survey import Survey2Survey
 from survey2survey.datasets import make_survey_pairs
 from survey2survey.estimator._batching import auto_batch_size
+from survey2survey.estimator._psfs import band_psf_array
 from survey2survey.metrics import aperture_flux
 from survey2survey.surveys import SDSS
 
@@ -46,7 +47,8 @@ def main(argv=None):
     pixel = SDSS.pixel_scale.to_value("arcsec / pix")
     translator = model.translators_[0]
     network = translator.network.eval()
-    encoded = torch.from_numpy(np.stack([model.codec_.encode_source(c.data) for c in sources]))
+    encoded = torch.from_numpy(np.stack([model.codec_.encode_source(  # PSFs of the headers
+        c.data, band_psf_array(c, model.source_, model.bands_)) for c in sources]))
     batch_size = {p: auto_batch_size(translator, (150, 150), p) for p in ("fp32", "bf16")}
 
     def plain(fast):

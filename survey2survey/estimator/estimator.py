@@ -53,7 +53,7 @@ from ._params import (
     new_translators,
     with_training_params,
 )
-from ._provenance import output_cutout, provenance_header
+from ._provenance import output_cutouts, provenance_header
 from ._psfs import (
     OutOfTrainingRangeWarning,
     band_psf_array,
@@ -139,11 +139,15 @@ class Survey2Survey:
         Inference precision of the network. ``'auto'`` (default) runs its
         convolutions in bf16 (fp16 on GPUs without bf16) where the hardware does
         that fast — CUDA GPUs and CPUs with AVX-512 BF16/AMX — and in fp32
-        elsewhere; the flux-conserving output head always computes in fp32, so
-        the rounding only touches the small flux transport: aperture fluxes move
-        by less than 3e-5 (measured on held-out cutouts) for about 2.1x the speed
-        of plain fp32 on such a CPU. ``'fp32'`` gives the same bits whatever the batch
-        composition and hardware, for bit-exact reproducibility.
+        elsewhere. In every precision the first convolution (it sees the raw
+        fluxes, which bf16 would round to 8 significant bits) and the output
+        head compute in fp32: on 16 held-out cutouts 1", 2" and 8" aperture
+        fluxes then move by at most 2.5e-4, 7e-5 and 6e-5 (aecnn) and 3e-4,
+        1.7e-4 and 4e-5 (psfnet) against fp32, within the 1e-3 budget (aecnn
+        in bf16 throughout: 1.1e-3 at 1"); speeds in :ref:`performance`.
+        Outputs do not depend on the batch size in bf16; ``'fp32'`` computes
+        everything in fp32, for results that do not depend on the hardware's
+        bf16 support.
     device : str or None, optional
         Torch device of the translators (None: ``survey2survey.conf.default_device``).
     warm_start : bool, optional
@@ -602,11 +606,10 @@ class Survey2Survey:
                 translator=translator.name, params=self._identity(), source=self.source_.name,
                 target=self.target_.name, mode=self.codec_.mode,
                 history=[self.codec_.describe_output()])
-            outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance,
-                                     extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)},
-                                     band_cards=cards)
-                       for c, v, s, f, cards in zip(cutouts, values, spreads, outside,
-                                                    band_cards, strict=True)]
+            outputs = output_cutouts(  # the cards shared by the batch built once
+                cutouts, values, spreads, codec=self.codec_, provenance=provenance,
+                extra_cards=[{"S2SOOD": (round(f, 6), OOD_COMMENT)} for f in outside],
+                band_cards=band_cards)
             if to_target_grid:
                 from ..alignment import regrid
 

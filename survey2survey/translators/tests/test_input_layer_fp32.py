@@ -46,3 +46,14 @@ def test_fp32_call_is_untouched_and_bit_stable():
     one = translator.predict(batch, precision="fp32").numpy()
     two = translator.predict(batch, precision="fp32").numpy()
     np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_outputs_do_not_depend_on_the_batch(precision):
+    """The same images in batches of 3, or 2 then 1, give the same bits."""
+    translator = Translator.create("aecnn", in_channels=1)
+    batch = torch.rand(3, 1, 40, 40) * 100
+    whole = translator.predict(batch, precision=precision, batch_size=3)
+    split = torch.cat([translator.predict(batch[:2], precision=precision, batch_size=2),
+                       translator.predict(batch[2:], precision=precision, batch_size=1)])
+    np.testing.assert_array_equal(whole.numpy(), split.numpy())
