@@ -40,6 +40,7 @@ import torch
 from survey2survey import Survey2Survey, transform_many
 from survey2survey.datasets import make_survey_pairs
 from survey2survey.estimator._batching import auto_batch_size
+from survey2survey.estimator._psfs import band_psf_array
 from survey2survey.io import write_cutout
 from survey2survey.metrics import aperture_flux
 from survey2survey.surveys import SDSS
@@ -167,8 +168,9 @@ def main(argv=None):
         results[f"transform_batch_{size}"] = round(args.n / seconds, 1)
         print(f"transform, batch {size}: {args.n / seconds:.1f} cutouts/s")
 
-    encoded = torch.from_numpy(np.stack([model.codec_.encode_source(c.data)
-                                         for c in cutouts]).astype(np.float32))
+    encoded = torch.from_numpy(np.stack([model.codec_.encode_source(  # the headers' PSFs
+        c.data, band_psf_array(c, model.source_, model.bands_))
+        for c in cutouts]).astype(np.float32))
     alone = timed(lambda: model_alone(translator, encoded, auto, device), device)
     results["model_alone_cutouts_per_s"] = round(args.n / alone, 1)
     flops = network_flops(translator, encoded)
