@@ -244,6 +244,12 @@ def _uncertainty(uncertainty, shape, what, unit=None):
     return kind(array, unit=given)
 
 
+#: cards that describe a FITS file's structure, not the image: dropped from a band's header
+_STRUCTURE_KEYS = frozenset(("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
+                             "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER",
+                             "BSCALE", "BZERO"))
+
+
 def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, band,
               own_wcs=False):
     """
@@ -274,9 +280,9 @@ def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, 
     with warnings.catch_warnings():  # long (HIERARCH) keywords of HSC/LSST headers
         warnings.filterwarnings("ignore", "Keyword name", VerifyWarning)
         header = fits.Header(meta) if meta is not None else fits.Header()
-    for key in ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND",
-                "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER", "BSCALE", "BZERO"):
-        header.remove(key, ignore_missing=True, remove_all=True)
+    if any(key in header for key in _STRUCTURE_KEYS):  # one pass, not one search per key
+        header = fits.Header([card for card in header.cards
+                              if card.keyword not in _STRUCTURE_KEYS])
     header["FILTER"] = band
     return CCDData(data, unit=unit, wcs=wcs, mask=mask, uncertainty=uncertainty, meta=header)
 
