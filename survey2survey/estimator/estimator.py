@@ -116,12 +116,13 @@ class Survey2Survey:
         Seed of the (first) translator; member ``k`` uses ``seed + k``.
     tile_size : int, optional
         Largest image side translated in one piece; larger fields are tiled
-        (default: the largest of 256, the training size and six receptive-field
-        radii).
+        (default: from the device, the largest tile whose widest activation
+        fits 1 GiB on a CPU or 1/16 of a GPU's free memory, and at least the
+        largest of 256, the training size and six receptive-field radii).
     overlap, blend : int, optional
-        Tile overlap and cross-fade width in pixels; the default overlap leaves
-        at least the translator's receptive-field radius outside the
-        cross-fade, and a smaller explicit one is refused.
+        Tile overlap and cross-fade width in pixels; the default overlap (three
+        receptive-field radii) leaves the translator's receptive-field radius
+        outside the cross-fade, and a smaller explicit one is refused.
     align_method : {'adaptive', 'exact', 'interp'}, optional
         Resampling method of `survey2survey.alignment.align` for training pairs.
     min_coverage : float, optional
@@ -447,7 +448,10 @@ class Survey2Survey:
         n_samples : int, optional
             MC-dropout samples when ``uncertainty=True`` and ``n_ensemble == 1``.
         batch_size : int, optional
-            Images (or tiles) per network call.
+            Images (or tiles) per network call. Default: as many as fit the
+            device (the network's widest activation in 16 MiB on a CPU, where
+            small batches run fastest, or in 1/16 of a GPU's free memory);
+            outputs do not depend on it.
         resample : bool, optional
             Inputs must have the source survey's pixel scale (within 2%); with
             ``resample=True`` others are first resampled onto it
