@@ -237,8 +237,10 @@ class _Runner:
     `compute` runs only the network and may run in another thread.
     """
 
-    def __init__(self, estimator, *, overwrite, skip_existing, on_error, options, lock=None):
+    def __init__(self, estimator, *, overwrite, skip_existing, on_error, options, lock=None,
+                 torch_threads=None):
         self.estimator = estimator
+        self.torch_threads = torch_threads
         self.overwrite = overwrite
         self.skip_existing = skip_existing
         self.on_error = on_error
@@ -288,6 +290,8 @@ class _Runner:
         network = prepared[2]
         if network is None:
             return None
+        if self.torch_threads is not None:  # OpenMP threads are set per calling thread
+            _set_torch_threads(self.torch_threads)
         try:
             with self.lock:
                 return network()
@@ -486,22 +490,31 @@ def worker_torch_threads(workers_per_host, fixed=None):
     return max(1, _usable_cores() // int(count))
 
 
+def _set_torch_threads(threads):
+    """
+    Torch's threads in the calling thread: OpenMP keeps the count per thread, so the
+    pipeline's network thread of a dask worker (started with ``OMP_NUM_THREADS=1``) would
+    otherwise stay at one whatever the task's thread was given.
+    """
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def _run_task(model, entries, settings):
     """One dask task: a chunk of ``(index, item, output path)`` through the pipeline."""
     threads = worker_torch_threads(settings.get("workers_per_host"),
                                    settings.get("torch_threads"))
     if threads is not None:
-        import torch
-
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+        _set_torch_threads(threads)
     if isinstance(model, (str, os.PathLike)):
         estimator, lock = _load_model(model, _worker_device(settings["device"]))
     else:
         estimator, lock = model, _lock_for(model)
     runner = _Runner(estimator, overwrite=settings["overwrite"],
                      skip_existing=settings["skip_existing"], on_error=settings["on_error"],
-                     options=settings["options"], lock=lock)
+                     options=settings["options"], lock=lock, torch_threads=threads)
     # warnings filters are process-global before Python 3.14: restore the task's caller's
     with warnings.catch_warnings():
         return _run_pipeline(runner, _partitions(entries, settings["batch_size"]),
