@@ -32,7 +32,11 @@ def tiling_options(tile_size, overlap, blend, *, receptive_field, min_size, trai
     Near a tile border a network sees zero padding instead of the field, so
     only pixels at least one receptive-field radius inside a tile may carry
     weight: the ``(overlap - blend) / 2`` pixels of each overlap outside the
-    cross-fade must cover that radius.
+    cross-fade must cover that radius. The default overlap is just that, three
+    radii (a blend of one radius): every pixel of the cross-fade is then computed
+    exactly by both tiles, and a larger overlap would only compute more pixels
+    twice (a quarter of a 256-pixel tile, the former default, covered a
+    1489 x 2048 frame 1.9 times over).
 
     Raises
     ------
@@ -50,8 +54,8 @@ def tiling_options(tile_size, overlap, blend, *, receptive_field, min_size, trai
     overlap = check_int(overlap, "overlap", minimum=0, allow_none=True)
     derived = overlap is None
     given_blend = blend
-    if overlap is None:
-        overlap = max(tile_size // 4, 2 * radius + (blend if blend is not None else radius))
+    if overlap is None:  # from the receptive field alone: no pixels computed twice in vain
+        overlap = 2 * radius + (blend if blend is not None else radius)
     if blend is None:
         blend = max(0, min(overlap // 2, overlap - 2 * radius))
     if overlap >= tile_size:

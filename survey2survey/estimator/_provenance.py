@@ -10,6 +10,7 @@ the input survey's calibration (zero point, PSF, sky, gain...) are removed, the
 target survey's unit and zero point written instead.
 """
 
+import copy
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -20,7 +21,8 @@ from astropy.nddata import CCDData, StdDevUncertainty
 
 from ..io import Cutout
 
-__all__ = ["params_hash", "provenance_header", "PROVENANCE_KEYWORDS", "output_cutout"]
+__all__ = ["params_hash", "provenance_header", "PROVENANCE_KEYWORDS", "output_cutout",
+           "output_cutouts"]
 
 # Header cards describing the *input* survey's calibration, dropped from translated output.
 _SURVEY_KEYS = ("SURVEY", "MAGZERO", "MAGZP", "ZEROPT", "PHOTZP", "ZP", "FLUXMAG0", "BUNIT", "PSF",
@@ -113,6 +115,12 @@ def provenance_header(*, translator, params, source, target, mode="flux", histor
     return header
 
 
+def _as_header(meta):
+    if meta is None or isinstance(meta, fits.Header):
+        return meta
+    return fits.Header(meta)
+
+
 def _without_survey_cards(header, target_name):
     header = fits.Header(header) if header is not None else fits.Header()
     for key in _SURVEY_KEYS:
@@ -134,8 +142,63 @@ def _masked_as_nan(data, mask, input_dtype):
     return data
 
 
+_COMMENTARY = ("", "COMMENT", "HISTORY")
+
+
+class _Templates:
+    """
+    The output cards every cutout of a batch shares, built once per band.
+
+    Per band: ``SURVEY``, ``FILTER``, the codec's cards (unit, zero point), the
+    band's own cards and the provenance; `header` puts a copy of them after the
+    input's cards (without those they replace) and the cutout's own cards last.
+    """
+
+    def __init__(self, codec, provenance):
+        self.codec = codec
+        self.provenance = provenance
+        self._cards = {}
+
+    def cards(self, band, codec_cards, band_cards):
+        key = (band, repr(sorted(codec_cards.items())), repr(sorted(band_cards.items())))
+        if key not in self._cards:
+            header = fits.Header()
+            header["SURVEY"] = (self.codec.target.name, "survey whose look this image imitates")
+            header["FILTER"] = band
+            for name, card in {**codec_cards, **band_cards}.items():
+                header[name] = card
+            header.extend(self.provenance, update=True)
+            replaced = {k for k in header.keys() if k not in _COMMENTARY}
+            self._cards[key] = (header.cards, replaced)
+        return self._cards[key]
+
+    def header(self, meta, band, codec_cards, band_cards, extra_cards):
+        template, replaced = self.cards(band, codec_cards, band_cards)
+        extra = {k: v for k, v in (extra_cards or {}).items()}
+        drop = replaced | set(extra) | set(_SURVEY_KEYS)
+        cards = [copy.copy(card) for card in (meta.cards if meta is not None else ())
+                 if card.keyword not in drop]
+        header = fits.Header(cards + [copy.copy(card) for card in template])
+        for name, card in extra.items():
+            header[name] = card
+        return header
+
+
+def output_cutouts(cutouts, values, spreads, *, codec, provenance, extra_cards, band_cards):
+    """
+    `output_cutout` for each cutout of a batch, its shared header cards built once per band.
+
+    ``extra_cards`` and ``band_cards`` are lists (one entry per cutout).
+    """
+    templates = _Templates(codec, provenance)
+    return [output_cutout(c, v, s, codec=codec, provenance=provenance, extra_cards=extra,
+                          band_cards=cards, templates=templates)
+            for c, v, s, extra, cards in zip(cutouts, values, spreads, extra_cards, band_cards,
+                                             strict=True)]
+
+
 def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=None,
-                  band_cards=None):
+                  band_cards=None, templates=None):
     """
     The translated cutout on the input's grid: values, unit, zero point, mask, provenance.
 
@@ -157,19 +220,18 @@ def output_cutout(cutout, values, spreads, *, codec, provenance, extra_cards=Non
         More cards (keyword: (value, comment)) for this cutout's headers.
     band_cards : dict, optional
         Band -> cards for that band's header only (e.g. its output PSF).
+    templates : optional
+        The shared cards of a batch (`output_cutouts`); built here when None.
     """
+    templates = _Templates(codec, provenance) if templates is None else templates
     mask = cutout.mask
     bands = {}
     for k, band in enumerate(codec.bands):
         image = cutout[band]
-        meta = _without_survey_cards(image.meta, codec.target.name)
         data, unit, cards = codec.output_band(band, values[k])
         data = _masked_as_nan(data, mask[k], image.data.dtype)
-        meta["FILTER"] = band
-        for key, card in {**cards, **(extra_cards or {}),
-                          **((band_cards or {}).get(band, {}))}.items():
-            meta[key] = card
-        meta.extend(provenance, update=True)
+        meta = templates.header(_as_header(image.meta), band, cards,
+                                (band_cards or {}).get(band, {}), extra_cards)
         bands[band] = CCDData(
             data, unit=unit, wcs=image.wcs.deepcopy(),
             mask=mask[k].copy() if mask[k].any() else None,

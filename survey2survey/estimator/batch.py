@@ -22,6 +22,7 @@ task) and, on a machine with GPUs, pins one of them.
 
 import collections
 import logging
+import multiprocessing
 import os
 import threading
 import warnings
@@ -64,6 +65,11 @@ _TRANSFORM_OPTIONS = ("uncertainty", "n_samples", "resample", "input_psf", "targ
                       "precision")
 #: partitions per dask task: enough for the pipeline to overlap reading and computing
 PARTITIONS_PER_TASK = 4
+#: dask tasks per worker at least (when there are enough inputs): every worker gets work, and
+#: one that finishes early takes another task rather than idling behind a long one
+TASKS_PER_WORKER = 2
+#: torch threads of each dask worker process; None: its host's cores shared by the workers there
+WORKER_TORCH_THREADS = None
 #: estimators loaded from model files in this process (a dask worker), most recent last
 _MODELS = collections.OrderedDict()
 _MODELS_LOCK = threading.Lock()
@@ -231,8 +237,10 @@ class _Runner:
     `compute` runs only the network and may run in another thread.
     """
 
-    def __init__(self, estimator, *, overwrite, skip_existing, on_error, options, lock=None):
+    def __init__(self, estimator, *, overwrite, skip_existing, on_error, options, lock=None,
+                 torch_threads=None):
         self.estimator = estimator
+        self.torch_threads = torch_threads
         self.overwrite = overwrite
         self.skip_existing = skip_existing
         self.on_error = on_error
@@ -282,6 +290,8 @@ class _Runner:
         network = prepared[2]
         if network is None:
             return None
+        if self.torch_threads is not None:  # OpenMP threads are set per calling thread
+            _set_torch_threads(self.torch_threads)
         try:
             with self.lock:
                 return network()
@@ -424,23 +434,97 @@ def _load_model(model, device):
         return _MODELS[key]
 
 
+def _task_size(n_inputs, batch_size, n_workers):
+    """
+    Inputs per dask task: ``PARTITIONS_PER_TASK`` partitions, fewer when that would leave
+    some of ``n_workers`` without a task (128 files in partitions of 64 were one task).
+    """
+    size = batch_size * PARTITIONS_PER_TASK
+    if n_workers:
+        size = min(size, max(1, -(-n_inputs // (n_workers * TASKS_PER_WORKER))))
+    return size
+
+
+def _host(address):
+    """The host part of a dask worker address ('tcp://10.0.0.5:4321' -> '10.0.0.5')."""
+    return str(address).split("://", 1)[-1].rsplit(":", 1)[0]
+
+
+def _cluster_layout(client):
+    """``(number of workers, {host: workers on it})`` of a distributed cluster."""
+    workers = client.scheduler_info().get("workers", {})
+    hosts = collections.Counter(_host(address) for address in workers)
+    return len(workers), dict(hosts)
+
+
+def _usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def worker_torch_threads(workers_per_host, fixed=None):
+    """
+    Torch threads for this dask worker: its host's cores shared by the workers on it.
+
+    dask starts workers with ``OMP_NUM_THREADS=1``, so torch would use one core
+    per worker however many the machine has; with one worker per machine it
+    gets them all, with two per machine half each (``fixed``, from
+    `WORKER_TORCH_THREADS`, overrides). None outside a distributed worker
+    process, or where the layout is unknown (nothing is changed then).
+    """
+    if "Dask Worker process" not in multiprocessing.current_process().name:
+        return None  # an in-process (threads) worker: torch's threads are the caller's
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+    if fixed is not None:
+        return int(fixed)
+    count = (workers_per_host or {}).get(_host(worker.address))
+    if not count:
+        return None
+    return max(1, _usable_cores() // int(count))
+
+
+def _set_torch_threads(threads):
+    """
+    Torch's threads in the calling thread: OpenMP keeps the count per thread, so the
+    pipeline's network thread of a dask worker (started with ``OMP_NUM_THREADS=1``) would
+    otherwise stay at one whatever the task's thread was given.
+    """
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def _run_task(model, entries, settings):
     """One dask task: a chunk of ``(index, item, output path)`` through the pipeline."""
+    threads = worker_torch_threads(settings.get("workers_per_host"),
+                                   settings.get("torch_threads"))
+    if threads is not None:
+        _set_torch_threads(threads)
     if isinstance(model, (str, os.PathLike)):
         estimator, lock = _load_model(model, _worker_device(settings["device"]))
     else:
         estimator, lock = model, _lock_for(model)
     runner = _Runner(estimator, overwrite=settings["overwrite"],
                      skip_existing=settings["skip_existing"], on_error=settings["on_error"],
-                     options=settings["options"], lock=lock)
+                     options=settings["options"], lock=lock, torch_threads=threads)
     # warnings filters are process-global before Python 3.14: restore the task's caller's
     with warnings.catch_warnings():
         return _run_pipeline(runner, _partitions(entries, settings["batch_size"]),
                              prefetch=settings["prefetch"])
 
 
-def _run_dask(model, chunks, settings, *, scheduler, num_workers, bar):
+def _run_dask(model, todo, settings, *, scheduler, num_workers, bar):
     import dask
+
+    batch_size = settings["batch_size"]
 
     if _is_address(scheduler):
         try:
@@ -450,10 +534,14 @@ def _run_dask(model, chunks, settings, *, scheduler, num_workers, bar):
                    'pip install "survey2survey[distributed]"')
             raise MissingDependencyError(msg) from None
         with Client(scheduler) as client:
-            return _run_dask(model, chunks, settings, scheduler=client, num_workers=None,
+            return _run_dask(model, todo, settings, scheduler=client, num_workers=None,
                              bar=bar)
     if hasattr(scheduler, "submit") and hasattr(scheduler, "scatter"):  # a distributed Client
         from distributed import as_completed
+
+        n_workers, hosts = _cluster_layout(scheduler)
+        settings = dict(settings, workers_per_host=hosts, torch_threads=WORKER_TORCH_THREADS)
+        chunks = _partitions(todo, _task_size(len(todo), batch_size, n_workers))
 
         if not isinstance(model, (str, os.PathLike)):
             # one copy per worker, deserialised once there, rather than one per task
@@ -479,10 +567,13 @@ def _run_dask(model, chunks, settings, *, scheduler, num_workers, bar):
 
     if not isinstance(model, (str, os.PathLike)):
         model = dask.delayed(model, pure=False)
-    tasks = [dask.delayed(_run_task, pure=False)(model, chunk, settings) for chunk in chunks]
     kwargs = {"scheduler": scheduler}
     if num_workers is not None:
         kwargs["num_workers"] = check_int(num_workers, "num_workers", minimum=1)
+    local_workers = kwargs.get("num_workers") or (
+        1 if scheduler == "synchronous" else _usable_cores())
+    chunks = _partitions(todo, _task_size(len(todo), batch_size, local_workers))
+    tasks = [dask.delayed(_run_task, pure=False)(model, chunk, settings) for chunk in chunks]
     with _Progress():
         results = dask.compute(*tasks, **kwargs)
     return [row for rows in results for row in rows]
@@ -662,8 +753,7 @@ def transform_many(estimator, inputs, *, output_dir=None, batch_size=64, overwri
                 rows = _run_pipeline(runner, _partitions(todo, batch_size), prefetch=prefetch,
                                      done=bar.update)
             else:
-                chunks = _partitions(todo, batch_size * PARTITIONS_PER_TASK)
-                rows = _run_dask(estimator, chunks, settings, scheduler=scheduler,
+                rows = _run_dask(estimator, todo, settings, scheduler=scheduler,
                                  num_workers=num_workers, bar=bar)
     finally:
         bar.close()

@@ -40,6 +40,7 @@ from ..utils._validation import (
 )
 from . import _inputs
 from ._archive import read_archive, write_archive
+from ._batching import auto_batch_size, auto_tile_size, network_shape
 from ._codec import make_codec
 from ._inference import tiling_options, translate_arrays
 from ._pairs import align_to_sources, prepare_pairs, warn_rejections
@@ -53,7 +54,7 @@ from ._params import (
     with_training_params,
 )
 from ._posterior import PROBE_AMPLITUDE, PosteriorModel
-from ._provenance import output_cutout, provenance_header
+from ._provenance import output_cutouts, provenance_header
 from ._psfs import (
     OutOfTrainingRangeWarning,
     band_psf_array,
@@ -123,12 +124,13 @@ class Survey2Survey:
         Seed of the (first) translator; member ``k`` uses ``seed + k``.
     tile_size : int, optional
         Largest image side translated in one piece; larger fields are tiled
-        (default: the largest of 256, the training size and six receptive-field
-        radii).
+        (default: from the device, the largest tile whose widest activation
+        fits 1 GiB on a CPU or 1/16 of a GPU's free memory, and at least the
+        largest of 256, the training size and six receptive-field radii).
     overlap, blend : int, optional
-        Tile overlap and cross-fade width in pixels; the default overlap leaves
-        at least the translator's receptive-field radius outside the
-        cross-fade, and a smaller explicit one is refused.
+        Tile overlap and cross-fade width in pixels; the default overlap (three
+        receptive-field radii) leaves the translator's receptive-field radius
+        outside the cross-fade, and a smaller explicit one is refused.
     align_method : {'adaptive', 'exact', 'interp'}, optional
         Resampling method of `survey2survey.alignment.align` for training pairs.
     min_coverage : float, optional
@@ -146,11 +148,15 @@ class Survey2Survey:
         Inference precision of the network. ``'auto'`` (default) runs its
         convolutions in bf16 (fp16 on GPUs without bf16) where the hardware does
         that fast — CUDA GPUs and CPUs with AVX-512 BF16/AMX — and in fp32
-        elsewhere; the flux-conserving output head always computes in fp32, so
-        the rounding only touches the small flux transport: aperture fluxes move
-        by less than 3e-5 (measured on held-out cutouts) for about 2.1x the speed
-        of plain fp32 on such a CPU. ``'fp32'`` gives the same bits whatever the batch
-        composition and hardware, for bit-exact reproducibility.
+        elsewhere. In every precision the first convolution (it sees the raw
+        fluxes, which bf16 would round to 8 significant bits) and the output
+        head compute in fp32: on 16 held-out cutouts 1", 2" and 8" aperture
+        fluxes then move by at most 2.5e-4, 7e-5 and 6e-5 (aecnn) and 3e-4,
+        1.7e-4 and 4e-5 (psfnet) against fp32, within the 1e-3 budget (aecnn
+        in bf16 throughout: 1.1e-3 at 1"); speeds in :ref:`performance`.
+        Outputs do not depend on the batch size in bf16; ``'fp32'`` computes
+        everything in fp32, for results that do not depend on the hardware's
+        bf16 support.
     device : str or None, optional
         Torch device of the translators (None: ``survey2survey.conf.default_device``).
     warm_start : bool, optional
@@ -450,7 +456,10 @@ class Survey2Survey:
         n_samples : int, optional
             MC-dropout samples when ``uncertainty=True`` and ``n_ensemble == 1``.
         batch_size : int, optional
-            Images (or tiles) per network call.
+            Images (or tiles) per network call. Default: as many as fit the
+            device (the network's widest activation in 16 MiB on a CPU, where
+            small batches run fastest, or in 1/16 of a GPU's free memory);
+            outputs do not depend on it.
         resample : bool, optional
             Inputs must have the source survey's pixel scale (within 2%); with
             ``resample=True`` others are first resampled onto it
@@ -718,14 +727,15 @@ class Survey2Survey:
         for k, cutout in enumerate(cutouts):
             _check_transformable(cutout, f"{what}[{k}]" if len(cutouts) > 1 else what,
                                  min_size, translator.name)
+        batch_size = check_int(batch_size, "batch_size", minimum=1, allow_none=True)
+        precision = check_choice(self.precision if precision is None else precision,
+                                 PRECISIONS, "precision")
         tiling = tiling_options(self.tile_size, self.overlap, self.blend,
                                 receptive_field=getattr(translator, "receptive_field", None),
                                 min_size=min_size, training_shape=self.training_shape_)
-        default_batch = getattr(translator, "inference_batch_size", 16) or 16
-        batch_size = check_int(default_batch if batch_size is None else batch_size,
-                               "batch_size", minimum=1)
-        precision = check_choice(self.precision if precision is None else precision,
-                                 PRECISIONS, "precision")
+        if self.tile_size is None and any(max(c.shape) > tiling[0] for c in cutouts):
+            # fields: tiles as large as the device holds (the overlap stays the same)
+            tiling = (auto_tile_size(translator, precision, floor=tiling[0]),) + tiling[1:]
         codec = self.codec_
         psfs, targets, band_cards = self._psf_inputs(cutouts, what, target_psf,
                                                      warn=warn_out_of_range,
@@ -736,6 +746,9 @@ class Survey2Survey:
         _inputs.check_encoded(arrays, cutouts, what)
         outside = [_out_of_range_fraction(self.codec_, a, c.mask)
                    for a, c in zip(arrays, cutouts, strict=True)]
+        if batch_size is None and arrays:  # from the activation size and the device
+            batch_size = auto_batch_size(translator, network_shape(arrays, tiling[0]),
+                                         precision)
         if warn_out_of_range:
             _warn_out_of_range(outside, what)
 
@@ -758,11 +771,10 @@ class Survey2Survey:
                 translator=translator.name, params=self._identity(), source=self.source_.name,
                 target=self.target_.name, mode=self.codec_.mode,
                 history=[self.codec_.describe_output()])
-            outputs = [output_cutout(c, v, s, codec=self.codec_, provenance=provenance,
-                                     extra_cards={"S2SOOD": (round(f, 6), OOD_COMMENT)},
-                                     band_cards=cards)
-                       for c, v, s, f, cards in zip(cutouts, values, spreads, outside,
-                                                    band_cards, strict=True)]
+            outputs = output_cutouts(  # the cards shared by the batch built once
+                cutouts, values, spreads, codec=self.codec_, provenance=provenance,
+                extra_cards=[{"S2SOOD": (round(f, 6), OOD_COMMENT)} for f in outside],
+                band_cards=band_cards)
             if to_target_grid:
                 outputs = [self._to_target_grid(out) for out in outputs]
             return outputs

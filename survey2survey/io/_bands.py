@@ -7,6 +7,7 @@ Every reader of a file layout ends in `make_band` (a new, checked
 is); `check_bands_overlap` checks a finished cutout.
 """
 
+import functools
 import re
 import warnings
 
@@ -101,8 +102,14 @@ def parse_unit(value, what):
     return unit
 
 
+@functools.lru_cache(maxsize=256)
 def unit_to_string(unit):
-    """``BUNIT`` text for ``unit``: FITS-standard where possible (``nmgy`` is not)."""
+    """
+    ``BUNIT`` text for ``unit``: FITS-standard where possible (``nmgy`` is not).
+
+    Cached: astropy's FITS formatter searches for close unit names before it
+    refuses a non-FITS unit such as ``nmgy`` (about 3 ms each time).
+    """
     try:
         return unit.to_string("fits")
     except ValueError:
@@ -237,15 +244,27 @@ def _uncertainty(uncertainty, shape, what, unit=None):
     return kind(array, unit=given)
 
 
-def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, band):
-    """Build one validated band as a new CCDData (never sharing memory with the input)."""
+#: cards that describe a FITS file's structure, not the image: dropped from a band's header
+_STRUCTURE_KEYS = frozenset(("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
+                             "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER",
+                             "BSCALE", "BZERO"))
+
+
+def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, band,
+              own_wcs=False):
+    """
+    Build one validated band as a new CCDData (never sharing memory with the input).
+
+    ``own_wcs``: ``wcs`` is a WCS the caller has just parsed and hands over (not copied).
+    """
     name = f"{what} band {band!r}"
     data = real_array(data, name)
     if data.ndim != 2:
         msg = f"{name} must be a 2-D image, got shape {data.shape}"
         raise InvalidDataError(msg)
     _check_finite(data, name)
-    wcs = celestial_wcs(wcs, what=name).deepcopy()
+    checked = celestial_wcs(wcs, what=name, copy=False)
+    wcs = checked if own_wcs and checked is wcs else checked.deepcopy()
     wcs.pixel_shape = data.shape[::-1]
     nonfinite = ~np.isfinite(data)
     if mask is not None:
@@ -261,9 +280,9 @@ def make_band(data, *, wcs, unit, mask=None, uncertainty=None, meta=None, what, 
     with warnings.catch_warnings():  # long (HIERARCH) keywords of HSC/LSST headers
         warnings.filterwarnings("ignore", "Keyword name", VerifyWarning)
         header = fits.Header(meta) if meta is not None else fits.Header()
-    for key in ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND",
-                "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER", "BSCALE", "BZERO"):
-        header.remove(key, ignore_missing=True, remove_all=True)
+    if any(key in header for key in _STRUCTURE_KEYS):  # one pass, not one search per key
+        header = fits.Header([card for card in header.cards
+                              if card.keyword not in _STRUCTURE_KEYS])
     header["FILTER"] = band
     return CCDData(data, unit=unit, wcs=wcs, mask=mask, uncertainty=uncertainty, meta=header)
 

@@ -30,7 +30,7 @@ from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertain
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import BandMismatchError, CorruptFileError, InvalidDataError, UnitError
-from ..utils._wcs import celestial_wcs, strip_wcs_keywords
+from ..utils._wcs import celestial_wcs, strip_wcs_keywords, wcs_cards
 from ._bands import (
     assign_bands,
     band_from_header,
@@ -40,7 +40,7 @@ from ._bands import (
     real_array,
     resolve_unit,
 )
-from ._open import truncated_error
+from ._open import OWN_FORMAT_KEY, truncated_error
 from .cutout import Cutout
 from .sdss import sdss_frame_counts
 from .zeropoint import header_zero_point
@@ -48,7 +48,7 @@ from .zeropoint import header_zero_point
 __all__ = ["FORMATS", "FORMAT_KEY", "FORMAT_VERSION", "UNCERTAINTY_TYPES", "Plane",
            "detect_format", "read_layout", "planes_from_array", "cutout_from_planes"]
 
-FORMAT_KEY = "S2SFMT"
+FORMAT_KEY = OWN_FORMAT_KEY
 FORMAT_VERSION = 1
 FORMATS = ("survey2survey", "sdss-frame", "des", "legacysurvey", "hips2fits", "image")
 
@@ -242,7 +242,7 @@ def _read_own(hdul, *, unit, what, **_):
     nbands = primary.get("NBANDS")
     if isinstance(nbands, int) and nbands > len(sci):
         raise truncated_error(what, f"NBANDS={nbands} but only {len(sci)} SCI extension(s)")
-    out = {}
+    out, parsed = {}, {}
     for ver in sorted(sci):
         hdu = sci[ver]
         band = hdu.header.get("FILTER", str(ver))
@@ -256,13 +256,28 @@ def _read_own(hdul, *, unit, what, **_):
             uunit = parse_unit(uncerts[ver].header.get("BUNIT"), what)
             uncertainty = UNCERTAINTY_TYPES[kind](uncerts[ver].data, unit=uunit)
         out[band] = make_band(
-            hdu.data, wcs=celestial_wcs(hdu.header, what=f"{what} band {band!r}"), unit=bunit,
+            hdu.data, wcs=_parsed_once(parsed, hdu.header, f"{what} band {band!r}"), unit=bunit,
             mask=None if ver not in masks else masks[ver].data.astype(bool),
-            uncertainty=uncertainty, meta=hdu.header, what=what, band=band)
+            uncertainty=uncertainty, meta=hdu.header, what=what, band=band, own_wcs=True)
     meta = primary.copy()
     for key in (FORMAT_KEY, "BANDS", "NBANDS", "NEXTEND", "SIMPLE", "BITPIX", "NAXIS", "EXTEND"):
         meta.remove(key, ignore_missing=True)
     return Cutout(out, meta=meta)
+
+
+def _parsed_once(parsed, header, what):
+    """
+    The WCS of ``header``, parsed once per distinct set of WCS cards in a file.
+
+    The bands of a cutout usually share one WCS; parsing a header is ~30 times
+    the cost of copying the WCS parsed for the band before.
+    """
+    cards = wcs_cards(header)
+    key = tuple(str(card) for card in cards.cards)
+    if key not in parsed:
+        parsed[key] = celestial_wcs(cards, what=what)
+        return parsed[key]
+    return parsed[key].deepcopy()
 
 
 def _check_unique_science(hdul, what):

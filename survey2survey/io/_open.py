@@ -30,7 +30,8 @@ from astropy.utils.exceptions import AstropyUserWarning
 from ..exceptions import CorruptFileError, InputError
 from ..utils._validation import check_regular_file
 
-__all__ = ["open_fits", "truncated_error"]
+__all__ = ["open_fits", "truncated_error", "written_by_survey2survey", "verify_on_failure",
+           "OWN_FORMAT_KEY"]
 
 _CARD_IN_ERROR = re.compile(r"Card (?:keyword )?'([^']*)'")
 _INVALID_KEYWORD = "The following header keyword is invalid"
@@ -130,6 +131,27 @@ def _verify(hdul, what):
     return cards or [" ".join(report.split())[:200]]
 
 
+#: the primary-header card of the files `~survey2survey.io.write_cutout` writes
+OWN_FORMAT_KEY = "S2SFMT"
+
+
+def written_by_survey2survey(hdul):
+    """Whether ``hdul`` is in the layout `~survey2survey.io.write_cutout` writes (verified)."""
+    return len(hdul) > 1 and OWN_FORMAT_KEY in hdul[0].header
+
+
+def verify_on_failure(hdul, what, exc):
+    """
+    Raise the error for ``exc`` raised while reading an unverified file ``hdul``.
+
+    Its headers are verified now: a `CorruptFileError` names a card astropy cannot
+    fix, else ``exc`` is re-raised (a card astropy can fix was not the cause either).
+    """
+    if isinstance(exc, fits.VerifyError) or not isinstance(exc, CorruptFileError):
+        _verify(hdul, what)
+    raise exc
+
+
 def open_fits(path, what):
     """
     Open ``path`` as a fully read `~astropy.io.fits.HDUList` (the caller closes it).
@@ -178,7 +200,9 @@ def open_fits(path, what):
     try:
         unparsable = _fixable_cards(caught)
         _rewrite_cards(hdul, unparsable)
-        cards = unparsable + _verify(hdul, what)
+        # survey2survey's own files were verified when written: their cards are checked
+        # only if reading them fails (`verify_on_failure`), which saves parsing every card
+        cards = unparsable + ([] if written_by_survey2survey(hdul) else _verify(hdul, what))
         _check_extension_count(hdul, what)
     except CorruptFileError:
         hdul.close()

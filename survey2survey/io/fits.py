@@ -14,6 +14,7 @@ followed, when present, by ``MASK`` (uint8) and ``UNCERT`` (1-sigma) extensions
 with the same ``EXTVER``.
 """
 
+import copy
 import numbers
 import os
 import warnings
@@ -35,7 +36,14 @@ from ..exceptions import (
 )
 from ..utils._files import atomic_write
 from ..utils._validation import check_bool, check_choice, check_path, parse_bands
-from ..utils._wcs import celestial_wcs, same_mapping, strip_wcs_keywords, wcs_to_header
+from ..utils._wcs import (
+    celestial_wcs,
+    is_plain_wcs,
+    is_wcs_keyword,
+    same_mapping,
+    strip_wcs_keywords,
+    wcs_to_header,
+)
 from ._bands import (
     assign_bands as _assign_bands,
 )
@@ -55,10 +63,12 @@ from ._layouts import (
     planes_from_array,
     read_layout,
 )
-from ._open import open_fits
+from ._open import open_fits, verify_on_failure, written_by_survey2survey
 from .cutout import Cutout
 
 __all__ = ["read_cutout", "write_cutout", "FORMATS"]
+
+_COMMENTARY = ("", "COMMENT", "HISTORY")
 
 
 def read_cutout(source, bands=None, *, unit=None, format=None, sdss_uncertainty=False,
@@ -196,7 +206,12 @@ def _read_any(source, bands, what, options):
                        for band, image in source.items()}, meta=source.meta.copy())
     if isinstance(source, (str, os.PathLike)):
         with open_fits(source, what) as hdul:
-            return _read_hdulist(hdul, bands, what, options)
+            if not written_by_survey2survey(hdul):  # verified by open_fits
+                return _read_hdulist(hdul, bands, what, options)
+            try:
+                return _read_hdulist(hdul, bands, what, options)
+            except (fits.VerifyError, ValueError, KeyError, TypeError, OSError) as exc:
+                verify_on_failure(hdul, what, exc)
     if isinstance(source, fits.HDUList):
         return _read_hdulist(source, bands, what, options)
     if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
@@ -316,13 +331,20 @@ def _band_header(image, band):
     Every WCS card of the band's header (standard, pre-standard ``PC001001``, DSS
     plate solution, distortion) is dropped and the band's parsed WCS written
     in its place, so no second description of the sky competes with it; the
-    result is parsed back and must map the image as the band's WCS does.
+    result is parsed back and must map the image as the band's WCS does (unless
+    the WCS is plain, `~survey2survey.utils._wcs.is_plain_wcs`: linear, standard
+    projection, no distortion, whose header round-trips by construction).
     """
     what = f"band {band!r}"
-    wcs = celestial_wcs(image.wcs, what=what)
-    header = strip_wcs_keywords(fits.Header(image.meta))
-    header.update(wcs_to_header(wcs))
-    if not same_mapping(wcs, header, shape=image.shape):
+    wcs = celestial_wcs(image.wcs, what=what, copy=False)
+    meta = image.meta if isinstance(image.meta, fits.Header) else fits.Header(image.meta)
+    wcs_cards = wcs_to_header(wcs)
+    replaced = {key for key in wcs_cards if key not in _COMMENTARY}
+    # one pass over the cards (copied), rather than copy, strip, copy and update
+    header = fits.Header([copy.copy(card) for card in meta.cards
+                          if not is_wcs_keyword(card.keyword) and card.keyword not in replaced]
+                         + [copy.copy(card) for card in wcs_cards.cards])
+    if not is_plain_wcs(wcs) and not same_mapping(wcs, header, shape=image.shape):
         msg = (f"{what}: its WCS cannot be written as a FITS header that reads back as the "
                f"same sky mapping ({wcs.wcs.ctype[0]}, {wcs.wcs.ctype[1]}); refusing to write "
                f"a file that points elsewhere")
@@ -409,4 +431,30 @@ def write_cutout(cutout, path, *, overwrite=False, extra_hdus=()):
     for hdu in extra_hdus:
         hdul.append(hdu)
     hdul[0].header["NEXTEND"] = len(hdul) - 1
-    return atomic_write(path, lambda tmp: hdul.writeto(tmp, overwrite=True), overwrite=overwrite)
+    return atomic_write(path, lambda tmp: _write_verified(hdul, tmp), overwrite=overwrite)
+
+
+def _write_verified(hdul, path):
+    """
+    ``hdul.writeto``, verified as astropy verifies; cards it cannot write as they are fixed.
+
+    Cards copied unparsed from a file that was not verified on reading (a
+    survey2survey file edited by hand) may be non-standard: astropy fixes what
+    it can, with one warning naming the cards; what it cannot fix raises
+    `~survey2survey.exceptions.InvalidDataError`.
+    """
+    try:
+        hdul.writeto(path, overwrite=True)
+        return
+    except fits.VerifyError as exc:
+        report = str(exc)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            hdul.verify("silentfix+exception")
+    except fits.VerifyError as exc:
+        msg = f"cannot write {str(path)!r}: its headers have errors astropy cannot fix: {exc}"
+        raise InvalidDataError(msg) from exc
+    warnings.warn(f"astropy fixed non-standard FITS header card(s) to write the file: "
+                  f"{' '.join(report.split())[:200]}", AstropyUserWarning, stacklevel=3)
+    hdul.writeto(path, overwrite=True)

@@ -13,7 +13,7 @@ from astropy.wcs.utils import proj_plane_pixel_area
 from ..exceptions import InvalidWCSError, MissingWCSError
 
 __all__ = ["celestial_wcs", "wcs_to_header", "strip_wcs_keywords", "is_wcs_keyword",
-           "DSS_PLATE_CARDS", "same_wcs", "same_mapping",
+           "DSS_PLATE_CARDS", "same_wcs", "same_mapping", "is_plain_wcs", "wcs_cards",
            "pixel_area_arcsec2", "pixel_scale_arcsec"]
 
 _LINEAR_KEY = re.compile(r"^(PC\d_\d|CD\d_\d|CDELT\d)$")
@@ -47,6 +47,23 @@ def is_wcs_keyword(key):
     return bool(_WCS_CARD.match(key) or _LEGACY_WCS_CARD.match(key))
 
 
+#: cards besides the WCS keywords that astropy's WCS reads (time and place of observation)
+_WCS_CONTEXT = re.compile(r"^(DATE-(OBS|AVG|BEG|END)|MJD-(OBS|AVG|BEG|END)|DATEREF|MJDREF[IF]?"
+                          r"|OBSGEO-[XYZBLH]|TIMESYS|TIMEUNIT|NAXIS[12]?)$")
+
+
+def wcs_cards(header):
+    """
+    The cards of ``header`` that describe its WCS (and the observation's time and place).
+
+    `~astropy.wcs.WCS` formats the whole header as text, which makes astropy
+    parse and verify every card; the survey2survey layout's bands carry tens
+    of other cards, so its reader parses only these.
+    """
+    return fits.Header([card for card in header.cards
+                        if is_wcs_keyword(card.keyword) or _WCS_CONTEXT.match(card.keyword)])
+
+
 def strip_wcs_keywords(header):
     """
     A copy of ``header`` (a `~astropy.io.fits.Header` or dict) without celestial WCS cards.
@@ -64,9 +81,13 @@ def strip_wcs_keywords(header):
     return header
 
 
-def celestial_wcs(wcs_or_header, *, what="input"):
+def celestial_wcs(wcs_or_header, *, what="input", copy=True):
     """
     Return a 2-D celestial `~astropy.wcs.WCS` from a WCS or header, or raise.
+
+    A WCS given is copied (its celestial part) unless ``copy`` is False and it is
+    already a 2-D celestial WCS (longitude first): callers that only read it save
+    the two WCS constructions of a copy. A WCS parsed from a header is new.
 
     Raises `~survey2survey.exceptions.MissingWCSError` when there is no WCS at
     all and `~survey2survey.exceptions.InvalidWCSError` when the WCS is not
@@ -102,10 +123,13 @@ def celestial_wcs(wcs_or_header, *, what="input"):
         msg = f"{what} has a WCS of unsupported type {type(wcs_or_header).__name__}"
         raise InvalidWCSError(msg)
     _refuse_iraf_projection(list(wcs.wcs.ctype), what)
+    # already 2-D celestial (longitude, latitude) and new or not to be copied: used as it is
+    own = (not copy or not isinstance(wcs_or_header, WCS)) and _celestial_2d(wcs)
     try:
-        has_celestial = wcs.has_celestial
+        has_celestial = own or wcs.has_celestial
         if has_celestial:
-            wcs = wcs.celestial
+            if not own:
+                wcs = wcs.celestial
             matrix = wcs.pixel_scale_matrix
             wcs.wcs.set()
     except Exception as exc:  # wcslib raises SingularMatrixError, InvalidTransformError ...
@@ -123,6 +147,14 @@ def celestial_wcs(wcs_or_header, *, what="input"):
     return wcs
 
 
+def _celestial_2d(wcs):
+    """Whether ``wcs`` has exactly two axes, celestial longitude then latitude."""
+    try:
+        return wcs.naxis == 2 and wcs.wcs.lng == 0 and wcs.wcs.lat == 1
+    except Exception:  # wcslib may refuse to set up a broken WCS: the full path says why
+        return False
+
+
 #: IRAF's polynomial projections, which wcslib reads but cannot evaluate
 _IRAF_PROJECTIONS = ("TNX", "ZPX")
 
@@ -135,6 +167,14 @@ def _refuse_iraf_projection(ctypes, what):
                    "convert it to TPV or SIP first (e.g. with the survey's own tools, or "
                    "re-fit the WCS with astrometry.net)")
             raise InvalidWCSError(msg)
+
+
+def _own_header(wcs, header):
+    if header is not None:
+        return header
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        return wcs.to_header(relax=True)
 
 
 def wcs_to_header(wcs):
@@ -165,9 +205,48 @@ def wcs_to_header(wcs):
         for j in range(2):
             cd_header[f"CD{i + 1}_{j + 1}"] = (float(matrix[i, j]),
                                                "linear transformation [deg/pix]")
-    if _same_mapping(wcs, header, cd_header):
+    if is_plain_wcs(wcs, header) or _same_mapping(wcs, header, cd_header):
         return cd_header
     return header
+
+
+#: projections without projection parameters whose header form wcslib reads back exactly
+_PLAIN_PROJECTIONS = ("TAN", "SIN", "ARC", "STG", "ZEA", "CAR")
+
+
+_DISTORTION_CARD = re.compile(r"^(CPDIS|CQDIS|DP|DQ|PV|PS|A_|B_|AP_|BP_|D2IM|CPERR|CQERR)")
+
+
+def is_plain_wcs(wcs, header=None):
+    """
+    Whether ``wcs`` is a plain linear celestial WCS whose header round-trips by construction.
+
+    Plain: two celestial axes (longitude first) of one of the common zenithal or
+    cylindrical projections (TAN, SIN, ARC, STG, ZEA, CAR), in degrees, without
+    projection parameters (``PVi_m``), SIP polynomials, distortion tables or
+    detector-to-image corrections (also those wcslib keeps to itself, such as
+    the TPD polynomial it derives from a DSS plate solution: ``header``, the
+    WCS's own ``to_header(relax=True)``, is read for them). Its header (as
+    `wcs_to_header` writes it, CD matrix or PC/CDELT) maps pixels exactly as
+    the WCS does, so the read-back
+    checks of `wcs_to_header` and `~survey2survey.io.write_cutout` (two WCS
+    parses and a grid of ``all_pix2world`` per band) can be skipped; any other
+    WCS is checked.
+    """
+    try:
+        core = wcs.wcs
+        ctype = [str(c).upper() for c in core.ctype]
+        return (wcs.naxis == 2 and core.lng == 0 and core.lat == 1
+                and all(c[-4:] == f"-{ctype[0][-3:]}" for c in ctype)
+                and ctype[0][-3:] in _PLAIN_PROJECTIONS
+                and ctype[0][:4] in ("RA--", "GLON", "ELON")
+                and all(str(unit).strip() in ("deg", "") for unit in core.cunit)
+                and wcs.sip is None and wcs.cpdis1 is None and wcs.cpdis2 is None
+                and wcs.det2im1 is None and wcs.det2im2 is None
+                and not core.get_pv() and not core.get_ps()
+                and not any(_DISTORTION_CARD.match(key) for key in _own_header(wcs, header)))
+    except Exception:  # anything unusual: not plain, so checked the slow way
+        return False
 
 
 def same_mapping(wcs, header, *, shape=None, tolerance=1e-6):
