@@ -54,7 +54,7 @@ def test_draws_have_the_model_variance(redistribution, flux):
     """Aperture sums of many draws scatter as `aperture_variance` says (the model is exact)."""
     model = make_model(redistribution=redistribution, flux=flux)
     mean, sigma = galaxy(), np.full(SHAPE, 2.0)
-    draws, _ = model.draw(mean, sigma, 600, np.random.default_rng(1), noise=False)
+    draws, _ = model.draw(mean, sigma, 2000, np.random.default_rng(0), noise=False)
     weights = disks([2.5, 5.0, 10.0])
     sums = np.einsum("nchw,ahw->nac", draws - mean, weights)
     predicted = model.aperture_variance(mean, sigma, weights, calibrated=False)
