@@ -22,10 +22,10 @@ Run::
 import argparse
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from _timing import interleaved_seconds  # a sibling module of the scripts
 from distributed import Client, LocalCluster
 
 from survey2survey import transform_many
@@ -71,12 +71,7 @@ def main(argv=None):
         paths["dask 2 workers, 1 torch thread"] = run(clusters[2][1], 1)
     for function in paths.values():  # warm-up: workers started, model loaded once each
         function()
-    seconds = {name: [] for name in paths}
-    for _ in range(args.repeats):
-        for name, function in paths.items():
-            start = time.perf_counter()
-            function()
-            seconds[name].append(time.perf_counter() - start)
+    seconds = interleaved_seconds(paths, args.repeats)
     for cluster, client in clusters.values():
         client.close()
         cluster.close()

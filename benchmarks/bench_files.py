@@ -48,6 +48,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+from _timing import interleaved_seconds  # a sibling module of the scripts
 from astropy.io import fits
 
 from survey2survey import Survey2Survey, transform_many
@@ -191,12 +192,7 @@ def main(argv=None):
             return run
         paths["CLI (fresh process)"] = cli(inputs)
         paths["CLI start-up + 1 file"] = cli(inputs[:1])
-    seconds = {name: [] for name in paths}
-    for _ in range(args.repeats):
-        for name, function in paths.items():
-            start = time.perf_counter()
-            function()
-            seconds[name].append(time.perf_counter() - start)
+    seconds = interleaved_seconds(paths, args.repeats)
     best = {name: min(values) for name, values in seconds.items()}
     print()
     print(f"{'path':30s} {'seconds':>8s} {'files/s':>8s} {'vs plain':>9s} {'vs model':>9s}")
