@@ -41,6 +41,7 @@ the residuals fall within their sigma.
 """
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from scipy import fft as sfft
@@ -99,16 +100,18 @@ class _Grid:
         fy = np.fft.fftfreq(self.padded[0])[:, None]
         fx = np.fft.rfftfreq(self.padded[1])[None, :]
         self.radius = np.hypot(fy, fx)
-        self.fy, self.fx = fy, fx
+        # each rfft2 column stands for itself and its mirror, but the zero and
+        # (for even sizes) the Nyquist columns
+        self.half_plane = np.full(self.radius.shape, 2.0)
+        self.half_plane[:, 0] = 1.0
+        if self.padded[1] % 2 == 0:
+            self.half_plane[:, -1] = 1.0
 
     def embed(self, values):
         """``values`` (..., H, W) zero-padded to the FFT grid (origin at the top left)."""
         out = np.zeros(values.shape[:-2] + self.padded)
         out[..., :self.shape[0], :self.shape[1]] = values
         return out
-
-    def crop(self, values):
-        return values[..., :self.shape[0], :self.shape[1]]
 
     def convolve(self, values, transfer):
         """Linear (non-circular) filtering of ``values`` by a real, symmetric ``transfer``."""
@@ -131,7 +134,20 @@ class _Grid:
     def gaussian(self, length):
         """Transfer of the Gaussian that turns white noise into a unit-variance field."""
         transfer = np.exp(-2.0 * (math.pi * length * self.radius) ** 2)
-        return transfer / _field_std(transfer, self.padded)
+        return transfer / self.field_std(transfer)
+
+    def spectrum_variance(self, spectrum, transfer):
+        """``sum_pq a_p a_q C(p - q)`` of a field with ``transfer``, from ``rfft2(a)``."""
+        power = np.abs(spectrum) ** 2 * (transfer ** 2 * self.half_plane)
+        return power.sum(axis=(-1, -2)) / (self.padded[0] * self.padded[1])
+
+    def field_variance(self, amplitude, transfer):
+        """`spectrum_variance` of (..., H, W) amplitudes."""
+        return self.spectrum_variance(sfft.rfft2(self.embed(amplitude), workers=-1), transfer)
+
+    def field_std(self, transfer):
+        """Pixel standard deviation of white unit noise filtered by ``transfer``."""
+        return float(np.sqrt(self.spectrum_variance(1.0, transfer)))
 
     def kernel_transfer(self, correlation):
         """Amplitude transfer of unit-variance noise with a ``(7, 7)`` correlation table."""
@@ -143,16 +159,9 @@ class _Grid:
                     correlation[dy, dx]
         power = np.clip(sfft.rfft2(acf).real, 0.0, None)
         transfer = np.sqrt(power)
-        return transfer / _field_std(transfer, self.padded)
+        return transfer / self.field_std(transfer)
 
 
-def _field_std(transfer, padded):
-    """Pixel standard deviation of white unit noise filtered by an rfft2-shaped ``transfer``."""
-    weights = np.full(transfer.shape, 2.0)
-    weights[:, 0] = 1.0
-    if padded[1] % 2 == 0:
-        weights[:, -1] = 1.0
-    return float(np.sqrt(np.sum(weights * transfer ** 2) / (padded[0] * padded[1])))
 
 
 def _pad_for(lengths=()):
@@ -211,6 +220,7 @@ class PosteriorModel:
         self.inverse_gain = np.asarray(inverse_gain, dtype=float)
         self.correlation = np.asarray(correlation, dtype=float)
         self.pixel_scale = float(pixel_scale)
+        self._transfer_cache = {}
         n = len(self.noise_scale)
         shapes = {"noise_transfer": (self.noise_transfer.shape, (n, len(FREQUENCIES))),
                   "model_fraction": (self.model_fraction.shape, (n,)),
@@ -247,17 +257,25 @@ class PosteriorModel:
 
     # --- the pieces of the model -----------------------------------------------------------
 
-    def _grid(self, shape):
-        return _Grid(shape, _pad_for((self.correlation_length, self.redistribution_length,
-                                      8.0)))
+    def _transfers(self, shape):
+        """
+        The grid of an image shape and the model's transfers on it, computed once per shape.
 
-    def _transfers(self, grid):
-        noise = grid.radial(self.noise_transfer) * self.noise_scale[:, None, None]
-        return noise, grid.gaussian(self.correlation_length)
-
-    def _high_pass(self, grid):
-        """The transfer ``1 - G_L`` of the redistribution (1 without one)."""
-        return _high_pass(grid, self.redistribution_length)
+        ``noise`` (scaled input-noise transfer per band), ``field`` (unit-variance
+        model field), ``high_pass`` (``1 - G_L``, 1 without redistribution) and
+        ``kernels`` (target-noise amplitude per band).
+        """
+        shape = tuple(int(v) for v in shape)
+        if shape not in self._transfer_cache:
+            grid = _Grid(shape, _pad_for((self.correlation_length, self.redistribution_length,
+                                          8.0)))
+            self._transfer_cache[shape] = SimpleNamespace(
+                grid=grid,
+                noise=grid.radial(self.noise_transfer) * self.noise_scale[:, None, None],
+                field=grid.gaussian(self.correlation_length),
+                high_pass=_high_pass(grid, self.redistribution_length),
+                kernels=np.stack([grid.kernel_transfer(c) for c in self.correlation]))
+        return self._transfer_cache[shape]
 
     def target_sigma(self, image):
         """``(C, H, W)`` target-survey noise of a noise-free ``image`` (sky + Poisson)."""
@@ -290,47 +308,45 @@ class PosteriorModel:
         """
         mean = np.nan_to_num(np.asarray(mean, dtype=float))
         sigma_in = np.nan_to_num(np.asarray(input_sigma, dtype=float))
-        grid = self._grid(mean.shape[-2:])
-        noise_transfer, field_transfer = self._transfers(grid)
+        transfers = self._transfers(mean.shape[-2:])
+        grid = transfers.grid
         shape = (n_samples,) + mean.shape
         single = np.float32
         white = rng.standard_normal(shape, dtype=single) * sigma_in.astype(single)
-        errors = grid.convolve(white, noise_transfer)
+        errors = grid.convolve(white, transfers.noise)
         # the redistributing and the flux-error fields, independent, one transform
         fields = grid.convolve(rng.standard_normal((n_samples, 2) + mean.shape[-2:],
-                                                   dtype=single), field_transfer)
+                                                   dtype=single), transfers.field)
         positive = _positive_mean(mean).astype(single)
         model_part = self.model_fraction[:, None, None].astype(single) * positive * fields[:, :1]
         if self.redistribution_length > 0:
-            model_part = grid.convolve(model_part, self._high_pass(grid))
+            model_part = grid.convolve(model_part, transfers.high_pass)
         errors += model_part + (self.flux_fraction[:, None, None].astype(single) * positive
                                 * fields[:, 1:])
         draws = mean + errors
         if not noise:
             return draws, None
         sigma = self.target_sigma(draws)
-        kernels = np.stack([grid.kernel_transfer(c) for c in self.correlation])
-        target_noise = grid.convolve(rng.standard_normal(shape, dtype=single), kernels)
+        target_noise = grid.convolve(rng.standard_normal(shape, dtype=single),
+                                     transfers.kernels)
         return draws + sigma * target_noise, sigma
 
     def _model_pixel_variance(self, mean, input_sigma):
         """Per-pixel variance of the error model before the pixel factors ``(C, H, W)``."""
         mean = np.nan_to_num(np.asarray(mean, dtype=float))
         sigma_in = np.nan_to_num(np.asarray(input_sigma, dtype=float))
-        grid = self._grid(mean.shape[-2:])
-        noise_transfer, _ = self._transfers(grid)
+        transfers = self._transfers(mean.shape[-2:])
+        grid = transfers.grid
         # the squared real-space kernel of each band, as a transfer
-        kernel = sfft.irfft2(noise_transfer, s=grid.padded)
+        kernel = sfft.irfft2(transfers.noise, s=grid.padded)
         squared = sfft.rfft2(kernel ** 2)
         noise_var = np.clip(grid.convolve(sigma_in ** 2, squared.real), 0.0, None)
         amplitude2 = (self.model_fraction[:, None, None] * _positive_mean(mean)) ** 2
         if self.redistribution_length > 0:
             # h**2 * a**2 is exact for a white field; the correlated field's share of
             # the high-passed variance corrects it for the correlation
-            high_pass = self._high_pass(grid)
-            high = sfft.irfft2(high_pass, s=grid.padded)
-            _, field_transfer = self._transfers(grid)
-            share = (_field_std(high_pass * field_transfer, grid.padded) ** 2
+            high = sfft.irfft2(transfers.high_pass, s=grid.padded)
+            share = (grid.field_std(transfers.high_pass * transfers.field) ** 2
                      / np.sum(high ** 2))
             amplitude2 = share * np.clip(
                 grid.convolve(amplitude2, sfft.rfft2(high ** 2).real), 0.0, None)
@@ -360,7 +376,7 @@ class PosteriorModel:
         return np.searchsorted(APERTURE_SNR_EDGES, flux / np.where(noise > 0, noise, 1.0))
 
     def aperture_variance(self, mean, input_sigma, weights, band_weights=None, *,
-                          calibrated=True, target=False):
+                          calibrated=True):
         """
         Variance of weighted aperture sums of the mean image against the sky.
 
@@ -375,9 +391,6 @@ class PosteriorModel:
             errors of the model part are fully correlated). None: per band.
         calibrated : bool, optional
             Apply the aperture factors ``kappa(R)``.
-        target : bool, optional
-            Return the target-survey noise variance of the apertures instead
-            (of a target image with ``mean`` as its sky).
 
         Returns
         -------
@@ -386,26 +399,22 @@ class PosteriorModel:
         """
         mean = np.nan_to_num(np.asarray(mean, dtype=float))
         weights = np.asarray(weights, dtype=float)
-        grid = self._grid(mean.shape[-2:])
-        if target:
-            kernels = np.stack([grid.kernel_transfer(c) for c in self.correlation])
-            sigma2 = self.target_sigma(mean) ** 2
-            return self._noise_variance(grid, weights, sigma2, kernels, band_weights)
-        noise_transfer, field_transfer = self._transfers(grid)
+        transfers = self._transfers(mean.shape[-2:])
+        grid = transfers.grid
         sigma2 = np.nan_to_num(np.asarray(input_sigma, dtype=float)) ** 2
-        variance = self._noise_variance(grid, weights, sigma2, noise_transfer, band_weights)
+        variance = self._noise_variance(grid, weights, sigma2, transfers.noise, band_weights)
         positive = _positive_mean(mean)
         spread = _redistributed(grid, weights, self.redistribution_length)
         for fraction, aperture in ((self.model_fraction, spread), (self.flux_fraction, weights)):
             amplitude = fraction[:, None, None] * positive
             if band_weights is None:
-                variance = variance + _field_variance(grid, aperture[:, None] * amplitude,
-                                                      field_transfer)
+                variance = variance + grid.field_variance(aperture[:, None] * amplitude,
+                                                          transfers.field)
             else:
                 combined = np.tensordot(np.asarray(band_weights, dtype=float), amplitude,
                                         axes=1)
-                variance = variance + _field_variance(grid, aperture * combined,
-                                                      field_transfer)
+                variance = variance + grid.field_variance(aperture * combined,
+                                                          transfers.field)
         if calibrated:
             radius = np.sqrt(weights.sum(axis=(-1, -2)) / math.pi) * self.pixel_scale
             classes = self.aperture_class(mean, weights)
@@ -497,7 +506,6 @@ class PosteriorModel:
         residual_sigmas = (target_sigmas if truths is None
                            else [np.zeros_like(s) for s in target_sigmas])
         sigmas = [np.nan_to_num(np.asarray(s, dtype=float)) for s in input_sigmas]
-        n_bands = means[0].shape[0]
         transfer = _noise_transfer(responses, sigmas, masks)
         sky_variance, inverse_gain = _target_noise_level(means, target_sigmas, masks)
         correlation = _target_correlation(means, targets, target_sigmas, masks, sky_variance)
@@ -511,16 +519,12 @@ class PosteriorModel:
         if not apertures.radii:
             msg = "the calibration images are too small for a 1\" aperture"
             raise InvalidDataError(msg)
-        unit = cls(**base, noise_scale=np.ones(n_bands), model_fraction=np.ones(n_bands),
-                   flux_fraction=np.zeros(n_bands),
-                   correlation_length=1.0, redistribution_length=max(REDISTRIBUTION_LENGTHS))
         terms = apertures.terms(means, sigmas, residuals, residual_sigmas, masks, transfer,
-                                correlation, unit)
+                                correlation)
         scale, fraction, flux, (length, redistribution) = _likelihood_fit(terms)
         model = cls(**base, noise_scale=scale, model_fraction=fraction, flux_fraction=flux,
                     correlation_length=length, redistribution_length=redistribution)
-        model.radius_factors = apertures.radius_factors(model, means, sigmas, residuals,
-                                                        residual_sigmas, masks)
+        model.radius_factors = apertures.radius_factors(model, means, sigmas, masks, terms)
         model.pixel_factors = _pixel_factors(model, means, sigmas, residuals, residual_sigmas,
                                              masks)
         return model
@@ -601,17 +605,6 @@ def _redistributed(grid, weights, length):
     return grid.convolve(weights, _high_pass(grid, length))
 
 
-def _field_variance(grid, amplitude, transfer):
-    """``sum_pq a_p a_q C(p - q)`` of (..., H, W) amplitudes for a field with ``transfer``."""
-    spectrum = sfft.rfft2(grid.embed(amplitude), workers=-1)
-    weights = np.full(grid.radius.shape, 2.0)
-    weights[:, 0] = 1.0
-    if grid.padded[1] % 2 == 0:
-        weights[:, -1] = 1.0
-    power = np.abs(spectrum) ** 2 * (transfer ** 2 * weights)
-    return power.sum(axis=(-1, -2)) / (grid.padded[0] * grid.padded[1])
-
-
 class _Apertures:
     """
     The calibration apertures at `APERTURE_RADII`: where photometry puts them.
@@ -642,16 +635,29 @@ class _Apertures:
             self.disks[radius] = [np.stack([(np.hypot(yy - y, xx - x) <= pixels).astype(float)
                                             for y, x in image]) for image in positions]
 
-    def terms(self, means, sigmas, residuals, target_sigmas, masks, transfer, correlation,
-              unit_model):
-        """Per radius: residual sums, the unit variance terms and the target variance."""
+    def weights(self, radius, k, masks):
+        """The aperture weights of image ``k`` at ``radius``, zero on its masked pixels."""
+        return self.disks[radius][k] * ~masks[k].any(axis=0)
+
+    def terms(self, means, sigmas, residuals, target_sigmas, masks, transfer, correlation):
+        """
+        Per radius and image: ``(radius, residual sums, unit input-noise variance, unit
+        field variances for every (l, L), target variance, image index)``.
+        """
+        # every grid and transfer once per image shape (calibration images share one)
+        pad = _pad_for((max(CORRELATION_LENGTHS), max(REDISTRIBUTION_LENGTHS), 8.0))
+        transfers = {}
+        for shape in {m.shape[-2:] for m in means}:
+            grid = _Grid(shape, pad)
+            transfers[shape] = (grid, grid.radial(transfer),
+                                [grid.gaussian(length) for length in CORRELATION_LENGTHS],
+                                np.stack([grid.kernel_transfer(c) for c in correlation]))
         rows = []
         for radius in self.radii:
-            for k, disks in enumerate(self.disks[radius]):
-                weights = disks * ~masks[k].any(axis=0)
+            for k in range(len(means)):
+                grid, noise_transfer, gaussians, kernels = transfers[means[k].shape[-2:]]
+                weights = self.weights(radius, k, masks)
                 sums = np.einsum("ahw,chw->ac", weights, residuals[k])
-                grid = unit_model._grid(means[k].shape[-2:])
-                noise_transfer = grid.radial(transfer)
                 noise = PosteriorModel._noise_variance(grid, weights, sigmas[k] ** 2,
                                                        noise_transfer, None)
                 amplitude = _positive_mean(means[k])
@@ -659,33 +665,34 @@ class _Apertures:
                 for redistribution in REDISTRIBUTION_LENGTHS:
                     spread = _redistributed(grid, weights, redistribution)
                     spectrum = sfft.rfft2(grid.embed(spread[:, None] * amplitude), workers=-1)
-                    fields += [_spectrum_variance(spectrum, grid.gaussian(length), grid)
-                               for length in CORRELATION_LENGTHS]
+                    fields += [grid.spectrum_variance(spectrum, gaussian)
+                               for gaussian in gaussians]
                 fields = np.stack(fields, axis=-1)
-                kernels = np.stack([grid.kernel_transfer(c) for c in correlation])
                 target = PosteriorModel._noise_variance(grid, weights, target_sigmas[k] ** 2,
                                                         kernels, None)
-                flux = np.einsum("ahw,chw->ac", weights, amplitude)
-                rows.append((radius, sums, noise, fields, target, flux))
+                rows.append((radius, sums, noise, fields, target, k))
         return rows
 
-    def radius_factors(self, model, means, sigmas, residuals, target_sigmas, masks):
-        """``(K, R)`` factors: 68.27% coverage of the apertures of each class and radius."""
+    def radius_factors(self, model, means, sigmas, masks, rows):
+        """
+        ``(K, R)`` factors: 68.27% coverage of the apertures of each class and radius.
+
+        ``rows`` are `terms`' (their residual sums and target variances).
+        """
         factors = np.ones((len(APERTURE_SNR_EDGES) + 1, len(APERTURE_RADII)))
         for column, radius in enumerate(APERTURE_RADII):
             if radius not in self.radii:
                 factors[:, column] = factors[:, column - 1] if column else 1.0
                 continue
             r, v, t, source = [], [], [], []
-            for k, disks in enumerate(self.disks[radius]):
-                weights = disks * ~masks[k].any(axis=0)
-                grid = model._grid(means[k].shape[-2:])
-                kernels = np.stack([grid.kernel_transfer(c) for c in model.correlation])
-                r.append(np.einsum("ahw,chw->ac", weights, residuals[k]))
+            for row_radius, sums, _, _, target, k in rows:
+                if row_radius != radius:
+                    continue
+                weights = self.weights(radius, k, masks)
+                r.append(sums)
                 v.append(model.aperture_variance(means[k], sigmas[k], weights,
                                                  calibrated=False))
-                t.append(PosteriorModel._noise_variance(grid, weights, target_sigmas[k] ** 2,
-                                                        kernels, None))
+                t.append(target)
                 source.append(model.aperture_class(means[k], weights))
             r, v, t, source = (np.concatenate(x).ravel() for x in (r, v, t, source))
             pooled = _coverage_factor(r, v, t)
@@ -708,15 +715,6 @@ def _peaks(mean, sky_variance):
     ys, xs = ys[far], xs[far]
     order = np.argsort(signal[ys, xs])[::-1][:SOURCE_APERTURES]
     return [(float(ys[k]), float(xs[k])) for k in order]
-
-
-def _spectrum_variance(spectrum, transfer, grid):
-    weights = np.full(grid.radius.shape, 2.0)
-    weights[:, 0] = 1.0
-    if grid.padded[1] % 2 == 0:
-        weights[:, -1] = 1.0
-    return (np.abs(spectrum) ** 2 * (transfer ** 2 * weights)).sum(axis=(-1, -2)) / (
-        grid.padded[0] * grid.padded[1])
 
 
 def _likelihood_fit(rows):
