@@ -612,13 +612,9 @@ class Survey2Survey:
         n_samples = check_int(n_samples, "n_samples", minimum=1)
         noise = check_bool(noise, "noise")
         seed = check_int(self.seed if seed is None else seed, "seed", minimum=0)
-        single = _inputs.is_single(data)
-        items = [data] if single else _inputs.as_list(data, "input")
-        cutouts = self._read_inputs(items, check_bool(resample, "resample"))
-        means = self._translate_cutouts(
-            cutouts, "input", uncertainty=False, n_samples=0, batch_size=batch_size,
-            progress=check_bool(progress, "progress", allow_none=True), target_psf=target_psf,
-            input_psf=input_psf, precision=precision, to_target_grid=False)
+        single, items, cutouts, means = self._mean_translations(
+            data, batch_size=batch_size, resample=resample, input_psf=input_psf,
+            target_psf=target_psf, precision=precision, progress=progress)
         rng = np.random.default_rng(seed)
         results = []
         for cutout, mean, item in zip(cutouts, means, items, strict=True):
@@ -688,17 +684,27 @@ class Survey2Survey:
             msg = ("aperture_photometry measures on the input's grid; use a model with "
                    "output_grid='source'")
             raise InvalidOptionError(msg)
-        single = _inputs.is_single(data)
-        items = [data] if single else _inputs.as_list(data, "input")
-        cutouts = self._read_inputs(items, check_bool(resample, "resample"))
-        means = self._translate_cutouts(
-            cutouts, "input", uncertainty=False, n_samples=0, batch_size=batch_size,
-            progress=check_bool(progress, "progress", allow_none=True), target_psf=target_psf,
-            input_psf=input_psf, precision=precision, to_target_grid=False)
+        single, _, cutouts, means = self._mean_translations(
+            data, batch_size=batch_size, resample=resample, input_psf=input_psf,
+            target_psf=target_psf, precision=precision, progress=progress)
         scale = float(self.source_.pixel_scale.to_value("arcsec / pix"))
         tables = [aperture_table(posterior, mean, self._input_sigma(cutout), apertures, scale)
                   for cutout, mean in zip(cutouts, means, strict=True)]
         return tables[0] if single else tables
+
+    def _mean_translations(self, data, *, resample, progress, **options):
+        """
+        ``(single, items, cutouts, means)``: the inputs read and their mean translations,
+        on the input grid, for the verbs built on them (`sample`, `aperture_photometry`).
+        """
+        single = _inputs.is_single(data)
+        items = [data] if single else _inputs.as_list(data, "input")
+        cutouts = self._read_inputs(items, check_bool(resample, "resample"))
+        means = self._translate_cutouts(
+            cutouts, "input", uncertainty=False, n_samples=0,
+            progress=check_bool(progress, "progress", allow_none=True), to_target_grid=False,
+            **options)
+        return single, items, cutouts, means
 
     def _translate_cutouts(self, cutouts, what, **options):
         """Translated cutouts for already-read source cutouts (in the source unit)."""
