@@ -85,11 +85,15 @@ def auto_batch_size(translator, shape, precision):
     int
         At least 1, at most `MAX_AUTO_BATCH`.
     """
-    dtype = translator._autocast_dtype(precision)
-    itemsize = 4 if dtype is None else 2
-    per_image = activation_values_per_pixel(translator) * float(np.prod(shape)) * itemsize
+    per_image = (activation_values_per_pixel(translator) * float(np.prod(shape))
+                 * _itemsize(translator, precision))
     budget = _budget(translator.device, CPU_ACTIVATION_BUDGET)
     return int(max(1, min(MAX_AUTO_BATCH, budget // max(per_image, 1.0))))
+
+
+def _itemsize(translator, precision):
+    """Bytes per activation value: 2 where ``precision`` resolves to bf16 or fp16, else 4."""
+    return 4 if translator._autocast_dtype(precision) is None else 2
 
 
 def _budget(device, cpu_budget):
@@ -110,9 +114,7 @@ def auto_tile_size(translator, precision, *, floor):
     GPU `GPU_MEMORY_FRACTION` of its free memory. A multiple of 64 pixels, at
     least ``floor`` (the package's smallest tile for this translator).
     """
-    dtype = translator._autocast_dtype(precision)
-    itemsize = 4 if dtype is None else 2
-    values = activation_values_per_pixel(translator) * itemsize
+    values = activation_values_per_pixel(translator) * _itemsize(translator, precision)
     budget = _budget(translator.device, CPU_TILE_BUDGET)
     side = int(np.sqrt(budget / values)) // 64 * 64
     return max(int(floor), side)
