@@ -206,11 +206,11 @@ def _read_any(source, bands, what, options):
                        for band, image in source.items()}, meta=source.meta.copy())
     if isinstance(source, (str, os.PathLike)):
         with open_fits(source, what) as hdul:
-            if not written_by_survey2survey(hdul):  # verified by open_fits
-                return _read_hdulist(hdul, bands, what, options)
             try:
                 return _read_hdulist(hdul, bands, what, options)
             except (fits.VerifyError, ValueError, KeyError, TypeError, OSError) as exc:
+                if not written_by_survey2survey(hdul):  # verified by open_fits already
+                    raise
                 verify_on_failure(hdul, what, exc)
     if isinstance(source, fits.HDUList):
         return _read_hdulist(source, bands, what, options)
